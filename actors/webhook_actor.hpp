@@ -1,0 +1,69 @@
+#pragma once
+// Delivers outbound webhooks (TaskRouter event callbacks, assignment
+// callbacks): form-encoded, signed with X-Twilio-Signature, retried with
+// backoff, with a bounded number in flight and a bounded backlog. It never
+// blocks its callers; a caller that wants the answer gets a webhook_done.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "model/form.hpp"
+
+namespace sb::actors {
+
+// The HTTP seam: sends one POST and calls done(status, body) exactly once, from
+// any thread; status 0 means a transport failure. Tests inject their own.
+using http_post_fn = std::function<void(const std::string& url, const std::string& body,
+                                        std::vector<std::pair<std::string, std::string>> headers,
+                                        std::function<void(int, std::string)> done)>;
+
+// Ask for one delivery. reply_to (if set) receives webhook_done with `tag`.
+struct webhook_post {
+  std::string url;
+  model::form_pairs params;
+  std::string auth_token;
+  int max_attempts = 3;
+  caf::actor reply_to;
+  std::string tag;
+};
+
+// The outcome of a delivery that asked for one: the last status and body.
+struct webhook_done {
+  std::string tag;
+  int status = 0;
+  std::string body;
+};
+
+struct webhook_stats {
+  std::uint64_t delivered = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t dropped = 0;
+};
+
+struct webhook_state {
+  struct pending {
+    webhook_post post;
+    int attempt = 0;
+  };
+  http_post_fn transport;
+  std::deque<pending> backlog;
+  std::unordered_map<std::uint64_t, pending> in_flight;
+  std::uint64_t next_id = 0;
+  webhook_stats stats;
+  static inline const char* name = "webhooks";
+};
+
+using webhook_actor_type = caf::stateful_actor<webhook_state>;
+
+caf::behavior webhook_actor(webhook_actor_type* self, http_post_fn transport);
+
+} // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::webhook_post)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::webhook_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::webhook_stats)

@@ -1,0 +1,90 @@
+#include "actors/workflow_actor.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+void apply(workflow_state& st, workflow_setup& s) {
+  st.workflow = std::move(s.workflow);
+  st.config = std::move(s.config);
+  st.queues.clear();
+  for (auto& [sid, q] : s.queues)
+    st.queues.emplace(sid, q);
+  if (s.workspace)
+    st.workspace = std::move(s.workspace);
+}
+
+// Sends the task to the target after r.target, or reports that none is left.
+void step(workflow_actor_type* self, route_task r) {
+  auto& st = self->state;
+  if (r.filter == -2) {
+    r.filter = st.config->select_filter(*r.attributes);
+    r.target = -1;
+  }
+  const std::vector<model::workflow_target>* targets = nullptr;
+  std::vector<model::workflow_target> fallback;
+  if (r.filter >= 0 && r.filter < static_cast<int>(st.config->filters.size())) {
+    targets = &st.config->filters[r.filter].targets;
+  } else if (st.config->default_target) {
+    fallback.push_back(*st.config->default_target);
+    targets = &fallback;
+    r.filter = -1;
+  }
+  int next = r.target + 1;
+  if (!targets || next >= static_cast<int>(targets->size())) {
+    self->send(st.workspace, workflow_timed_out{r.task_sid});
+    return;
+  }
+  const auto& target = (*targets)[next];
+  auto q = st.queues.find(target.queue_sid);
+  if (q == st.queues.end()) {
+    // The queue vanished since the configuration was checked: move on.
+    r.target = next;
+    step(self, std::move(r));
+    return;
+  }
+  enqueue_task e;
+  e.task.sid = r.task_sid;
+  e.task.attributes = r.attributes;
+  e.task.channel_sid = r.channel_sid;
+  e.task.priority = target.priority ? *target.priority : r.priority;
+  e.task.order = r.order;
+  e.task.ignore_capacity = r.ignore_capacity;
+  e.task.worker_filter = target.worker_filter;
+  e.task.order_by = target.order_by;
+  if (!target.known_worker_sid.empty())
+    e.task.known_worker_sid = model::resolve_known_worker(target.known_worker_sid, *r.attributes);
+  if (!target.known_worker_friendly_name.empty())
+    e.task.known_worker_name =
+      model::resolve_known_worker(target.known_worker_friendly_name, *r.attributes);
+  if ((!target.known_worker_sid.empty() && e.task.known_worker_sid.empty()) ||
+      (!target.known_worker_friendly_name.empty() && e.task.known_worker_name.empty())) {
+    // The task names no worker for this known-worker target: skip it.
+    r.target = next;
+    step(self, std::move(r));
+    return;
+  }
+  e.workflow = caf::actor_cast<caf::actor>(self);
+  e.filter = r.filter;
+  e.target = next;
+  e.timeout_s = target.timeout ? *target.timeout : -1;
+  e.reservation_timeout_s = st.workflow.task_reservation_timeout;
+  e.skip_if = target.skip_if;
+  self->send(q->second, std::move(e));
+}
+
+} // namespace
+
+caf::behavior workflow_actor(workflow_actor_type* self, workflow_setup setup) {
+  apply(self->state, setup);
+  return {
+    [=](route_task& r) { step(self, std::move(r)); },
+    [=](target_left& t) {
+      auto r = std::move(t.task);
+      step(self, std::move(r));
+    },
+    [=](workflow_setup& s) { apply(self->state, s); },
+  };
+}
+
+} // namespace sb::actors

@@ -1,0 +1,1920 @@
+#include "actors/workspace_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+#include "actors/queue_actor.hpp"
+#include "actors/webhook_actor.hpp"
+#include "actors/worker_actor.hpp"
+#include "actors/workflow_actor.hpp"
+#include "model/sid.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+using model::errc;
+using self_ptr = workspace_actor_type*;
+using ts = model::task_status;
+using rs = model::reservation_status;
+
+model::time_point now() { return std::chrono::system_clock::now(); }
+
+model::error missing() { return model::not_found("The requested resource was not found"); }
+
+// ----------------------------------------------------------------- helpers --
+
+template <class T>
+T* find_by_sid(std::vector<T>& v, const std::string& sid) {
+  for (auto& x : v)
+    if (x.sid == sid)
+      return &x;
+  return nullptr;
+}
+
+workspace_state::queue_entry* find_queue(workspace_state& st, const std::string& sid) {
+  for (auto& q : st.queues)
+    if (q.queue.sid == sid)
+      return &q;
+  return nullptr;
+}
+
+workspace_state::workflow_entry* find_workflow(workspace_state& st, const std::string& sid) {
+  for (auto& w : st.workflows)
+    if (w.workflow.sid == sid)
+      return &w;
+  return nullptr;
+}
+
+model::task_channel* find_channel(workspace_state& st, const std::string& sid_or_name) {
+  for (auto& c : st.channels)
+    if (c.sid == sid_or_name || c.unique_name == sid_or_name)
+      return &c;
+  return nullptr;
+}
+
+template <class Range, class Pred, class Make>
+tr_reply paginate(const Range& items, const page_request& page, Pred keep, Make make) {
+  page_result out;
+  std::size_t skipped = 0;
+  for (auto& item : items) {
+    if (!keep(item))
+      continue;
+    if (skipped++ < page.offset)
+      continue;
+    if (out.items.size() == page.size) {
+      out.has_more = true;
+      break;
+    }
+    out.items.emplace_back(make(item));
+  }
+  return tr_reply{std::move(out)};
+}
+
+model::expected<json_ptr> parse_attributes(const std::string& text, std::size_t limit = 16384) {
+  if (text.size() > limit)
+    return model::invalid_parameter("Attributes exceed " + std::to_string(limit) + " bytes");
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return model::invalid_parameter("Attributes must be a JSON object", 20001);
+  return std::make_shared<const nlohmann::json>(std::move(doc));
+}
+
+bool filter_allows(const model::workspace& ws, const std::string& type) {
+  if (ws.events_filter.empty())
+    return true;
+  std::stringstream ss(ws.events_filter);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (item == type)
+      return true;
+  return false;
+}
+
+// Records an event and posts it to the event callback when one is set.
+void record(self_ptr self, model::event ev) {
+  auto& st = self->state;
+  ev.sid = model::make_sid("EV");
+  ev.date = now();
+  if (ev.actor_sid.empty())
+    ev.actor_sid = st.workspace.sid;
+  if (st.options.webhooks && !st.workspace.event_callback_url.empty() &&
+      filter_allows(st.workspace, ev.event_type)) {
+    model::form_pairs p{{"AccountSid", st.workspace.account_sid},
+                        {"WorkspaceSid", st.workspace.sid},
+                        {"WorkspaceName", st.workspace.friendly_name},
+                        {"EventType", ev.event_type},
+                        {"ResourceType", ev.resource_type},
+                        {"ResourceSid", ev.resource_sid},
+                        {"EventDescription", ev.description},
+                        {"Sid", ev.sid},
+                        {"Timestamp", std::to_string(model::epoch_ms(ev.date) / 1000)},
+                        {"TimestampMs", std::to_string(model::epoch_ms(ev.date))}};
+    for (auto it = ev.data.begin(); it != ev.data.end(); ++it)
+      p.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+    self->send(st.options.webhooks,
+               webhook_post{st.workspace.event_callback_url, std::move(p), st.options.auth_token,
+                            3, caf::actor{}, {}});
+  }
+  st.events.push_back(std::move(ev));
+  while (st.events.size() > st.options.max_events)
+    st.events.pop_front();
+}
+
+model::event task_event(const workspace_state::task_entry& e, std::string type,
+                        std::string description) {
+  model::event ev;
+  ev.event_type = std::move(type);
+  ev.description = std::move(description);
+  ev.resource_type = "task";
+  ev.resource_sid = e.task.sid;
+  ev.task_sid = e.task.sid;
+  ev.queue_sid = e.task.queue_sid;
+  ev.workflow_sid = e.task.workflow_sid;
+  ev.task_channel = e.task.task_channel_unique_name;
+  ev.worker_sid = e.task.worker_sid;
+  ev.reservation_sid = e.task.reservation_sid;
+  ev.data = {{"TaskSid", e.task.sid},
+             {"TaskAttributes", e.task.attributes},
+             {"TaskAssignmentStatus", model::to_string(e.task.status)},
+             {"TaskPriority", std::to_string(e.task.priority)},
+             {"TaskChannelUniqueName", e.task.task_channel_unique_name},
+             {"TaskAge", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                          now() - e.task.created).count())}};
+  if (!e.task.queue_sid.empty()) {
+    ev.data["TaskQueueSid"] = e.task.queue_sid;
+    ev.data["TaskQueueName"] = e.task.queue_friendly_name;
+  }
+  if (!e.task.workflow_sid.empty()) {
+    ev.data["WorkflowSid"] = e.task.workflow_sid;
+    ev.data["WorkflowName"] = e.task.workflow_friendly_name;
+  }
+  if (!e.task.reason.empty())
+    ev.data["TaskCanceledReason"] = e.task.reason;
+  return ev;
+}
+
+prometheus::Counter* task_counter(workspace_state& st, const std::string& event,
+                                  const model::task& t) {
+  if (!st.options.metrics.tasks)
+    return nullptr;
+  auto key = event + '\x1f' + t.queue_sid + '\x1f' + t.task_channel_unique_name;
+  auto it = st.counter_cache.find(key);
+  if (it == st.counter_cache.end()) {
+    auto& c = st.options.metrics.tasks->Add(
+      {{"event", event}, {"queue", t.queue_sid}, {"channel", t.task_channel_unique_name}});
+    it = st.counter_cache.emplace(key, &c).first;
+  }
+  return it->second;
+}
+
+void count_task(workspace_state& st, const std::string& event, const model::task& t) {
+  if (auto* c = task_counter(st, event, t))
+    c->Increment();
+}
+
+void count_reservation(workspace_state& st, const std::string& outcome) {
+  if (!st.options.metrics.reservations)
+    return;
+  auto key = "res\x1f" + outcome;
+  auto it = st.counter_cache.find(key);
+  if (it == st.counter_cache.end())
+    it = st.counter_cache
+           .emplace(key, &st.options.metrics.reservations->Add({{"outcome", outcome}}))
+           .first;
+  it->second->Increment();
+}
+
+void observe_wait(workspace_state& st, const std::string& stage, model::time_point since) {
+  if (!st.options.metrics.task_wait)
+    return;
+  double secs = std::chrono::duration<double>(now() - since).count();
+  st.options.metrics.task_wait->Add({{"stage", stage}}, metrics::latency_buckets()).Observe(secs);
+}
+
+prometheus::Gauge* pending_gauge(workspace_state& st, const std::string& queue_sid) {
+  if (!st.options.metrics.pending || queue_sid.empty())
+    return nullptr;
+  auto it = st.gauge_cache.find(queue_sid);
+  if (it == st.gauge_cache.end())
+    it = st.gauge_cache
+           .emplace(queue_sid, &st.options.metrics.pending->Add({{"queue", queue_sid}}))
+           .first;
+  return it->second;
+}
+
+void worker_gauge(workspace_state& st, const std::string& activity, double delta) {
+  if (!st.options.metrics.workers)
+    return;
+  auto key = "wk\x1f" + activity;
+  auto it = st.gauge_cache.find(key);
+  if (it == st.gauge_cache.end())
+    it = st.gauge_cache
+           .emplace(key, &st.options.metrics.workers->Add(
+                           {{"workspace", st.workspace.sid}, {"activity", activity}}))
+           .first;
+  it->second->Increment(delta);
+}
+
+// Changes a task's status, keeping the pending gauge in step.
+void set_status(workspace_state& st, workspace_state::task_entry& e, ts status) {
+  if (e.task.status == status)
+    return;
+  if (e.task.status == ts::pending)
+    if (auto* g = pending_gauge(st, e.task.queue_sid))
+      g->Decrement();
+  if (status == ts::pending)
+    if (auto* g = pending_gauge(st, e.task.queue_sid))
+      g->Increment();
+  e.task.status = status;
+  e.task.updated = now();
+}
+
+// ------------------------------------------------------------ worker setup --
+
+std::vector<std::pair<std::string, caf::actor>> queues_for(workspace_state& st,
+                                                           const nlohmann::json& attrs) {
+  std::vector<std::pair<std::string, caf::actor>> out;
+  model::expression_context ctx;
+  ctx.worker = &attrs;
+  ctx.default_scope = "worker";
+  for (auto& q : st.queues)
+    if (!q.target || q.target->evaluate(ctx))
+      out.emplace_back(q.queue.sid, q.actor);
+  return out;
+}
+
+const model::activity* activity_of(workspace_state& st, const std::string& sid) {
+  for (auto& a : st.activities)
+    if (a.sid == sid)
+      return &a;
+  return nullptr;
+}
+
+worker_config config_for(workspace_state& st, workspace_state::worker_entry& w) {
+  worker_config cfg;
+  cfg.activity_sid = w.worker.activity_sid;
+  if (auto* a = activity_of(st, w.worker.activity_sid)) {
+    cfg.activity_name = a->friendly_name;
+    cfg.available = a->available;
+  }
+  cfg.attributes = w.attributes;
+  cfg.attributes_text = w.worker.attributes;
+  cfg.friendly_name = w.worker.friendly_name;
+  cfg.multi_task = st.workspace.multi_task_enabled;
+  cfg.queues = queues_for(st, *w.attributes);
+  w.queues.clear();
+  for (auto& q : cfg.queues)
+    w.queues.push_back(q.first);
+  return cfg;
+}
+
+workspace_settings settings_of(workspace_state& st) {
+  workspace_settings s;
+  s.timeout_activity_sid = st.workspace.timeout_activity_sid;
+  if (auto* a = activity_of(st, s.timeout_activity_sid)) {
+    s.timeout_activity_name = a->friendly_name;
+    s.timeout_activity_available = a->available;
+  }
+  s.multi_task = st.workspace.multi_task_enabled;
+  return s;
+}
+
+// Re-evaluates every worker's queue membership (after a queue change).
+void refresh_memberships(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [sid, w] : st.workers) {
+    auto before = w.queues;
+    auto cfg = config_for(st, w);
+    if (cfg.queues.size() != before.size() ||
+        !std::equal(before.begin(), before.end(), w.queues.begin()))
+      caf::anon_send(w.actor, std::move(cfg));
+  }
+}
+
+void refresh_workflows(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::pair<std::string, caf::actor>> qs;
+  for (auto& q : st.queues)
+    qs.emplace_back(q.queue.sid, q.actor);
+  for (auto& w : st.workflows)
+    self->send(w.actor, workflow_setup{w.workflow, w.config, qs, caf::actor{}});
+}
+
+// -------------------------------------------------------------- task flow --
+
+void start_routing(self_ptr self, workspace_state::task_entry& e, const std::string& direct_queue) {
+  auto& st = self->state;
+  route_task r;
+  r.task_sid = e.task.sid;
+  r.attributes = e.attributes;
+  r.channel_sid = e.task.task_channel_sid;
+  r.priority = e.task.priority;
+  r.order = e.task.order;
+  r.ignore_capacity = e.task.ignore_capacity;
+  if (!direct_queue.empty()) {
+    auto* q = find_queue(st, direct_queue);
+    enqueue_task en;
+    en.task.sid = r.task_sid;
+    en.task.attributes = r.attributes;
+    en.task.channel_sid = r.channel_sid;
+    en.task.priority = r.priority;
+    en.task.order = r.order;
+    en.task.ignore_capacity = r.ignore_capacity;
+    en.workflow = caf::actor_cast<caf::actor>(self);
+    en.filter = -1;
+    en.target = 0;
+    self->send(q->actor, std::move(en));
+    return;
+  }
+  auto* wf = find_workflow(st, e.task.workflow_sid);
+  if (!wf)
+    return;
+  ++wf->entered;
+  self->send(wf->actor, std::move(r));
+}
+
+// Cancels a task with reason; tells its queue and any reservation holder.
+void cancel_task(self_ptr self, workspace_state::task_entry& e, const std::string& reason,
+                 const std::string& event_description) {
+  auto& st = self->state;
+  if (e.queue)
+    self->send(e.queue, forget_task{e.task.sid});
+  if (!e.task.reservation_sid.empty()) {
+    if (auto w = st.workers.find(e.task.worker_sid); w != st.workers.end())
+      self->send(w->second.actor, end_reservation{e.task.reservation_sid,
+                                                  e.task.status == ts::reserved ? rs::canceled
+                                                                                : rs::canceled,
+                                                  reason});
+  }
+  set_status(st, e, ts::canceled);
+  e.task.reason = reason;
+  st.ttl.cancel(e.task.sid);
+  st.retention.schedule(self, e.task.sid, st.options.task_retention);
+  ++st.counters.tasks_canceled;
+  if (auto* q = find_queue(st, e.task.queue_sid))
+    ++q->canceled;
+  count_task(st, "canceled", e.task);
+  record(self, task_event(e, "task.canceled", event_description));
+}
+
+void finish_task(self_ptr self, workspace_state::task_entry& e, ts status,
+                 const std::string& reason) {
+  auto& st = self->state;
+  set_status(st, e, status);
+  if (!reason.empty())
+    e.task.reason = reason;
+  if (status == ts::completed) {
+    st.ttl.cancel(e.task.sid);
+    st.retention.schedule(self, e.task.sid, st.options.task_retention);
+    ++st.counters.tasks_completed;
+    if (auto* q = find_queue(st, e.task.queue_sid))
+      ++q->completed;
+    count_task(st, "completed", e.task);
+    record(self, task_event(e, "task.completed", "Task completed"));
+  } else {
+    record(self, task_event(e, "task.wrapup", "Task moved to wrapping"));
+  }
+}
+
+void delete_task_record(workspace_state& st, const std::string& sid) {
+  auto it = st.tasks.find(sid);
+  if (it == st.tasks.end())
+    return;
+  if (it->second.task.status == ts::pending)
+    if (auto* g = pending_gauge(st, it->second.task.queue_sid))
+      g->Decrement();
+  st.task_order.erase(it->second.task.order);
+  st.ttl.cancel(sid);
+  st.retention.cancel(sid);
+  st.tasks.erase(it);
+}
+
+void on_reservation(self_ptr self, reservation_update& u) {
+  auto& st = self->state;
+  auto& r = u.reservation;
+  auto it = st.tasks.find(r.task_sid);
+  auto w = st.workers.find(r.worker_sid);
+  bool active_here = it != st.tasks.end() && it->second.task.reservation_sid == r.sid;
+  model::event ev;
+  ev.resource_type = "reservation";
+  ev.resource_sid = r.sid;
+  ev.reservation_sid = r.sid;
+  ev.worker_sid = r.worker_sid;
+  ev.task_sid = r.task_sid;
+  ev.queue_sid = u.queue_sid;
+  ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
+             {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+  switch (r.status) {
+    case rs::pending: {
+      if (it == st.tasks.end() || it->second.task.status != ts::pending) {
+        // The task moved on while the offer was in flight: undo the reservation.
+        if (w != st.workers.end())
+          self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
+        return;
+      }
+      auto& e = it->second;
+      e.task.worker_sid = r.worker_sid;
+      e.task.reservation_sid = r.sid;
+      set_status(st, e, ts::reserved);
+      ++st.counters.reservations_created;
+      if (auto* q = find_queue(st, u.queue_sid))
+        ++q->reserved;
+      if (!e.reserved_once) {
+        e.reserved_once = true;
+        observe_wait(st, "reserved", e.task.created);
+      }
+      ev.event_type = "reservation.created";
+      ev.description = "Reservation created for worker " + r.worker_name;
+      ev.task_channel = e.task.task_channel_unique_name;
+      ev.workflow_sid = e.task.workflow_sid;
+      record(self, std::move(ev));
+      // Assignment callback: the workflow's URL decides accept or reject.
+      auto* wf = find_workflow(st, e.task.workflow_sid);
+      if (wf && st.options.webhooks && !wf->workflow.assignment_callback_url.empty()) {
+        model::form_pairs p{{"AccountSid", st.workspace.account_sid},
+                            {"WorkspaceSid", st.workspace.sid},
+                            {"WorkflowSid", wf->workflow.sid},
+                            {"TaskQueueSid", e.task.queue_sid},
+                            {"TaskSid", e.task.sid},
+                            {"TaskAttributes", e.task.attributes},
+                            {"TaskAge", "0"},
+                            {"TaskPriority", std::to_string(e.task.priority)},
+                            {"WorkerSid", r.worker_sid},
+                            {"WorkerAttributes", w != st.workers.end() ? w->second.worker.attributes : "{}"},
+                            {"ReservationSid", r.sid}};
+        self->send(st.options.webhooks,
+                   webhook_post{wf->workflow.assignment_callback_url, std::move(p),
+                                st.options.auth_token, 1, caf::actor_cast<caf::actor>(self),
+                                r.task_sid + ":" + r.worker_sid + ":" + r.sid});
+      }
+      return;
+    }
+    case rs::accepted: {
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      set_status(st, e, ts::assigned);
+      if (e.queue)
+        self->send(e.queue, forget_task{e.task.sid});
+      st.ttl.cancel(e.task.sid);
+      ++st.counters.reservations_accepted;
+      st.counters.acceptance_seconds_total +=
+        std::chrono::duration<double>(now() - e.task.created).count();
+      if (auto* q = find_queue(st, e.task.queue_sid))
+        ++q->assigned;
+      observe_wait(st, "accepted", e.task.created);
+      count_task(st, "assigned", e.task);
+      count_reservation(st, "accepted");
+      ev.event_type = "reservation.accepted";
+      ev.description = "Reservation accepted by worker " + r.worker_name;
+      record(self, std::move(ev));
+      return;
+    }
+    case rs::rejected:
+    case rs::timeout: {
+      bool rejected = r.status == rs::rejected;
+      rejected ? ++st.counters.reservations_rejected : ++st.counters.reservations_timed_out;
+      count_reservation(st, rejected ? "rejected" : "timeout");
+      ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
+      ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
+      record(self, std::move(ev));
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      e.task.worker_sid.clear();
+      e.task.reservation_sid.clear();
+      set_status(st, e, ts::pending);
+      if (e.queue)
+        self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
+      return;
+    }
+    case rs::wrapping:
+    case rs::completed: {
+      ev.event_type = r.status == rs::wrapping ? "reservation.wrapup" : "reservation.completed";
+      ev.description = ev.event_type;
+      record(self, std::move(ev));
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      if (r.status == rs::completed) {
+        count_reservation(st, "completed");
+        e.task.worker_sid = r.worker_sid;
+      }
+      finish_task(self, e, r.status == rs::wrapping ? ts::wrapping : ts::completed, {});
+      return;
+    }
+    case rs::canceled:
+    case rs::rescinded:
+      return;
+  }
+}
+
+// ------------------------------------------------------------ API: config --
+
+tr_reply update_workspace(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto& ws = st.workspace;
+  if (auto u = c.params.first_unknown({"FriendlyName", "EventCallbackUrl", "EventsFilter",
+                                       "MultiTaskEnabled", "DefaultActivitySid",
+                                       "TimeoutActivitySid", "PrioritizeQueueOrder"}))
+    return fail(model::invalid_parameter("Unknown parameter " + *u));
+  auto multi = c.params.get_bool("MultiTaskEnabled");
+  if (!multi)
+    return fail(multi.err());
+  auto def = c.params.get("DefaultActivitySid");
+  auto tmo = c.params.get("TimeoutActivitySid");
+  if (def && !activity_of(st, *def))
+    return fail(model::invalid_parameter("DefaultActivitySid " + *def + " is not an activity of this workspace"));
+  if (tmo && !activity_of(st, *tmo))
+    return fail(model::invalid_parameter("TimeoutActivitySid " + *tmo + " is not an activity of this workspace"));
+  auto order = c.params.get("PrioritizeQueueOrder");
+  if (order && *order != "FIFO" && *order != "LIFO")
+    return fail(model::invalid_parameter("PrioritizeQueueOrder must be FIFO or LIFO"));
+  if (auto v = c.params.get("FriendlyName")) {
+    if (v->empty() || v->size() > 64)
+      return fail(model::invalid_parameter("FriendlyName must be 1 to 64 characters"));
+    ws.friendly_name = *v;
+  }
+  if (auto v = c.params.get("EventCallbackUrl"))
+    ws.event_callback_url = *v;
+  if (auto v = c.params.get("EventsFilter"))
+    ws.events_filter = *v;
+  if (*multi)
+    ws.multi_task_enabled = **multi;
+  if (def) {
+    ws.default_activity_sid = *def;
+    ws.default_activity_name = activity_of(st, *def)->friendly_name;
+  }
+  if (tmo) {
+    ws.timeout_activity_sid = *tmo;
+    ws.timeout_activity_name = activity_of(st, *tmo)->friendly_name;
+  }
+  if (order)
+    ws.prioritize_queue_order = *order == "LIFO" ? model::task_order::lifo : model::task_order::fifo;
+  ws.updated = now();
+  auto settings = settings_of(st);
+  for (auto& [sid, w] : st.workers)
+    self->send(w.actor, settings);
+  return one(ws);
+}
+
+tr_reply activity_op(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  switch (c.op) {
+    case tr_op::activity_create: {
+      auto name = c.params.get("FriendlyName");
+      if (!name || name->empty())
+        return fail(model::invalid_parameter("FriendlyName is required"));
+      for (auto& a : st.activities)
+        if (a.friendly_name == *name)
+          return fail(model::conflict("An activity named '" + *name + "' already exists", 20409));
+      auto avail = c.params.get_bool("Available");
+      if (!avail)
+        return fail(avail.err());
+      model::activity a;
+      a.sid = model::make_sid("WA");
+      a.friendly_name = *name;
+      a.available = avail->value_or(false);
+      a.created = a.updated = now();
+      st.activities.push_back(a);
+      return one(a, true);
+    }
+    case tr_op::activity_list: {
+      auto name = c.params.get("FriendlyName");
+      auto avail = c.params.get_bool("Available");
+      if (!avail)
+        return fail(avail.err());
+      auto want = *avail;
+      return paginate(st.activities, c.page,
+                      [&](const model::activity& a) {
+                        return (!name || a.friendly_name == *name) &&
+                               (!want || a.available == *want);
+                      },
+                      [](const model::activity& a) { return resource{a}; });
+    }
+    case tr_op::activity_fetch:
+      if (auto* a = find_by_sid(st.activities, c.sid))
+        return one(*a);
+      return fail(missing());
+    case tr_op::activity_update: {
+      auto* a = find_by_sid(st.activities, c.sid);
+      if (!a)
+        return fail(missing());
+      if (c.params.has("Available"))
+        return fail(model::invalid_parameter("An activity's availability cannot be changed"));
+      if (auto v = c.params.get("FriendlyName")) {
+        if (v->empty())
+          return fail(model::invalid_parameter("FriendlyName must not be empty"));
+        a->friendly_name = *v;
+      }
+      a->updated = now();
+      if (st.workspace.default_activity_sid == a->sid)
+        st.workspace.default_activity_name = a->friendly_name;
+      if (st.workspace.timeout_activity_sid == a->sid)
+        st.workspace.timeout_activity_name = a->friendly_name;
+      return one(*a);
+    }
+    case tr_op::activity_delete: {
+      auto* a = find_by_sid(st.activities, c.sid);
+      if (!a)
+        return fail(missing());
+      if (st.workspace.default_activity_sid == a->sid || st.workspace.timeout_activity_sid == a->sid)
+        return fail(model::invalid_parameter("The workspace's default or timeout activity cannot be deleted", 20001));
+      for (auto& [sid, w] : st.workers)
+        if (w.worker.activity_sid == a->sid)
+          return fail(model::invalid_parameter("Activity " + a->sid + " is in use by worker " + sid, 20001));
+      st.activities.erase(st.activities.begin() + (a - st.activities.data()));
+      return tr_reply{std::monostate{}};
+    }
+    default:
+      return fail(missing());
+  }
+}
+
+tr_reply channel_op(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  switch (c.op) {
+    case tr_op::channel_create: {
+      auto unique = c.params.get("UniqueName");
+      if (!unique || unique->empty())
+        return fail(model::invalid_parameter("UniqueName is required"));
+      if (find_channel(st, *unique))
+        return fail(model::conflict("A task channel named '" + *unique + "' already exists"));
+      auto opt = c.params.get_bool("ChannelOptimizedRouting");
+      if (!opt)
+        return fail(opt.err());
+      model::task_channel ch;
+      ch.sid = model::make_sid("TC");
+      ch.unique_name = *unique;
+      ch.friendly_name = c.params.get("FriendlyName").value_or(*unique);
+      ch.channel_optimized_routing = opt->value_or(false);
+      ch.created = ch.updated = now();
+      st.channels.push_back(ch);
+      // Every worker gets the new channel with capacity 1.
+      for (auto& [sid, w] : st.workers) {
+        (void)w;
+      }
+      return one(ch, true);
+    }
+    case tr_op::channel_list:
+      return paginate(st.channels, c.page, [](auto&) { return true; },
+                      [](const model::task_channel& x) { return resource{x}; });
+    case tr_op::channel_fetch:
+      if (auto* ch = find_channel(st, c.sid))
+        return one(*ch);
+      return fail(missing());
+    case tr_op::channel_update: {
+      auto* ch = find_channel(st, c.sid);
+      if (!ch)
+        return fail(missing());
+      auto opt = c.params.get_bool("ChannelOptimizedRouting");
+      if (!opt)
+        return fail(opt.err());
+      if (auto v = c.params.get("FriendlyName"))
+        ch->friendly_name = *v;
+      if (*opt)
+        ch->channel_optimized_routing = **opt;
+      ch->updated = now();
+      return one(*ch);
+    }
+    case tr_op::channel_delete: {
+      auto* ch = find_channel(st, c.sid);
+      if (!ch)
+        return fail(missing());
+      for (auto& [sid, t] : st.tasks)
+        if (t.task.task_channel_sid == ch->sid && !model::is_final(t.task.status))
+          return fail(model::invalid_parameter("Task channel " + ch->sid + " has active tasks"));
+      st.channels.erase(st.channels.begin() + (ch - st.channels.data()));
+      return tr_reply{std::monostate{}};
+    }
+    default:
+      return fail(missing());
+  }
+}
+
+model::expected<model::task_queue> apply_queue_params(workspace_state& st, model::task_queue q,
+                                                      const model::form& f, bool create) {
+  if (auto u = f.first_unknown({"FriendlyName", "TargetWorkers", "MaxReservedWorkers", "TaskOrder",
+                                "ReservationActivitySid", "AssignmentActivitySid"}))
+    return model::invalid_parameter("Unknown parameter " + *u);
+  auto name = f.get("FriendlyName");
+  if (create && (!name || name->empty()))
+    return model::invalid_parameter("FriendlyName is required");
+  if (name) {
+    if (name->empty() || name->size() > 64)
+      return model::invalid_parameter("FriendlyName must be 1 to 64 characters");
+    for (auto& other : st.queues)
+      if (other.queue.friendly_name == *name && other.queue.sid != q.sid)
+        return model::conflict("A TaskQueue named '" + *name + "' already exists");
+    q.friendly_name = *name;
+  }
+  if (auto t = f.get("TargetWorkers")) {
+    auto e = model::expression::parse(*t);
+    if (!e)
+      return model::invalid_parameter("TargetWorkers: " + e.err().message, 20001);
+    q.target_workers = *t;
+  }
+  auto max = f.get_int("MaxReservedWorkers", 1, 50);
+  if (!max)
+    return max.err();
+  if (*max)
+    q.max_reserved_workers = static_cast<int>(**max);
+  if (auto o = f.get("TaskOrder")) {
+    if (*o != "FIFO" && *o != "LIFO")
+      return model::invalid_parameter("TaskOrder must be FIFO or LIFO");
+    q.order = *o == "LIFO" ? model::task_order::lifo : model::task_order::fifo;
+  }
+  for (auto [param, sid, name_field] :
+       {std::tuple{"ReservationActivitySid", &q.reservation_activity_sid, &q.reservation_activity_name},
+        std::tuple{"AssignmentActivitySid", &q.assignment_activity_sid, &q.assignment_activity_name}}) {
+    if (auto v = f.get(param)) {
+      const model::activity* a = nullptr;
+      for (auto& x : st.activities)
+        if (x.sid == *v)
+          a = &x;
+      if (!a)
+        return model::invalid_parameter(std::string(param) + " " + *v + " is not an activity of this workspace");
+      *sid = a->sid;
+      *name_field = a->friendly_name;
+    }
+  }
+  q.updated = now();
+  return q;
+}
+
+tr_reply queue_op(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  switch (c.op) {
+    case tr_op::queue_create: {
+      model::task_queue q;
+      q.sid = model::make_sid("WQ");
+      q.created = now();
+      q.order = st.workspace.prioritize_queue_order;
+      auto r = apply_queue_params(st, q, c.params, true);
+      if (!r)
+        return fail(r.err());
+      workspace_state::queue_entry e;
+      e.queue = *r;
+      e.target = std::make_shared<const model::expression>(*model::expression::parse(e.queue.target_workers));
+      e.actor = self->spawn(queue_actor, e.queue, caf::actor_cast<caf::actor>(self));
+      self->link_to(e.actor);
+      st.queues.push_back(std::move(e));
+      refresh_memberships(self);
+      refresh_workflows(self);
+      return one(*r, true);
+    }
+    case tr_op::queue_list: {
+      auto name = c.params.get("FriendlyName");
+      auto worker = c.params.get("WorkerSid");
+      std::shared_ptr<const nlohmann::json> wattrs;
+      if (worker) {
+        auto w = st.workers.find(*worker);
+        if (w == st.workers.end())
+          return fail(model::invalid_parameter("WorkerSid " + *worker + " is not a worker of this workspace"));
+        wattrs = w->second.attributes;
+      }
+      std::optional<nlohmann::json> eval_attrs;
+      if (auto ewa = c.params.get("EvaluateWorkerAttributes")) {
+        auto doc = nlohmann::json::parse(*ewa, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object())
+          return fail(model::invalid_parameter("EvaluateWorkerAttributes must be a JSON object"));
+        eval_attrs = std::move(doc);
+      }
+      return paginate(st.queues, c.page,
+                      [&](const workspace_state::queue_entry& q) {
+                        if (name && q.queue.friendly_name != *name)
+                          return false;
+                        model::expression_context ctx;
+                        ctx.default_scope = "worker";
+                        if (wattrs) {
+                          ctx.worker = wattrs.get();
+                          if (q.target && !q.target->evaluate(ctx))
+                            return false;
+                        }
+                        if (eval_attrs) {
+                          ctx.worker = &*eval_attrs;
+                          if (q.target && !q.target->evaluate(ctx))
+                            return false;
+                        }
+                        return true;
+                      },
+                      [](const workspace_state::queue_entry& q) { return resource{q.queue}; });
+    }
+    case tr_op::queue_fetch:
+      if (auto* q = find_queue(st, c.sid))
+        return one(q->queue);
+      return fail(missing());
+    case tr_op::queue_update: {
+      auto* q = find_queue(st, c.sid);
+      if (!q)
+        return fail(missing());
+      auto r = apply_queue_params(st, q->queue, c.params, false);
+      if (!r)
+        return fail(r.err());
+      bool target_changed = r->target_workers != q->queue.target_workers;
+      q->queue = *r;
+      if (target_changed)
+        q->target = std::make_shared<const model::expression>(*model::expression::parse(q->queue.target_workers));
+      self->send(q->actor, queue_config{q->queue});
+      if (target_changed)
+        refresh_memberships(self);
+      return one(q->queue);
+    }
+    case tr_op::queue_delete: {
+      auto* q = find_queue(st, c.sid);
+      if (!q)
+        return fail(missing());
+      for (auto& w : st.workflows) {
+        auto& cfg = *w.config;
+        auto uses = [&](const model::workflow_target& t) { return t.queue_sid == q->queue.sid; };
+        bool used = cfg.default_target && uses(*cfg.default_target);
+        for (auto& f : cfg.filters)
+          for (auto& t : f.targets)
+            used = used || uses(t);
+        if (used)
+          return fail(model::invalid_parameter("TaskQueue " + q->queue.sid + " is used by workflow " + w.workflow.sid));
+      }
+      for (auto& [sid, t] : st.tasks)
+        if (t.task.queue_sid == q->queue.sid && !model::is_final(t.task.status))
+          return fail(model::invalid_parameter("TaskQueue " + q->queue.sid + " has active tasks"));
+      self->unlink_from(q->actor);
+      self->send_exit(q->actor, caf::exit_reason::user_shutdown);
+      st.queues.erase(st.queues.begin() + (q - st.queues.data()));
+      refresh_memberships(self);
+      refresh_workflows(self);
+      return tr_reply{std::monostate{}};
+    }
+    default:
+      return fail(missing());
+  }
+}
+
+model::expected<std::shared_ptr<const model::workflow_config>>
+parse_config(workspace_state& st, const std::string& text) {
+  auto cfg = model::parse_workflow_config(
+    text, [&](const std::string& sid) { return find_queue(st, sid) != nullptr; });
+  if (!cfg)
+    return cfg.err();
+  return std::make_shared<const model::workflow_config>(std::move(*cfg));
+}
+
+tr_reply workflow_op(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto apply = [&](model::workflow wf, bool create,
+                   std::shared_ptr<const model::workflow_config>& cfg) -> model::expected<model::workflow> {
+    if (auto u = c.params.first_unknown({"FriendlyName", "Configuration", "AssignmentCallbackUrl",
+                                         "FallbackAssignmentCallbackUrl", "TaskReservationTimeout",
+                                         "ReEvaluateTasks"}))
+      return model::invalid_parameter("Unknown parameter " + *u);
+    auto name = c.params.get("FriendlyName");
+    auto conf = c.params.get("Configuration");
+    if (create && (!name || name->empty()))
+      return model::invalid_parameter("FriendlyName is required");
+    if (create && !conf)
+      return model::invalid_parameter("Configuration is required");
+    if (name)
+      wf.friendly_name = *name;
+    if (conf) {
+      auto parsed = parse_config(st, *conf);
+      if (!parsed)
+        return parsed.err();
+      cfg = *parsed;
+      wf.configuration = *conf;
+    }
+    auto tmo = c.params.get_int("TaskReservationTimeout", 1, 86400);
+    if (!tmo)
+      return tmo.err();
+    if (*tmo)
+      wf.task_reservation_timeout = static_cast<int>(**tmo);
+    if (auto v = c.params.get("AssignmentCallbackUrl"))
+      wf.assignment_callback_url = *v;
+    if (auto v = c.params.get("FallbackAssignmentCallbackUrl"))
+      wf.fallback_assignment_callback_url = *v;
+    wf.updated = now();
+    return wf;
+  };
+  switch (c.op) {
+    case tr_op::workflow_create: {
+      model::workflow wf;
+      wf.sid = model::make_sid("WW");
+      wf.created = now();
+      std::shared_ptr<const model::workflow_config> cfg;
+      auto r = apply(wf, true, cfg);
+      if (!r)
+        return fail(r.err());
+      workspace_state::workflow_entry e{*r, cfg, {}};
+      std::vector<std::pair<std::string, caf::actor>> qs;
+      for (auto& q : st.queues)
+        qs.emplace_back(q.queue.sid, q.actor);
+      e.actor = self->spawn(workflow_actor,
+                            workflow_setup{*r, cfg, qs, caf::actor_cast<caf::actor>(self)});
+      self->link_to(e.actor);
+      st.workflows.push_back(std::move(e));
+      return one(*r, true);
+    }
+    case tr_op::workflow_list: {
+      auto name = c.params.get("FriendlyName");
+      return paginate(st.workflows, c.page,
+                      [&](const workspace_state::workflow_entry& w) {
+                        return !name || w.workflow.friendly_name == *name;
+                      },
+                      [](const workspace_state::workflow_entry& w) { return resource{w.workflow}; });
+    }
+    case tr_op::workflow_fetch:
+      if (auto* w = find_workflow(st, c.sid))
+        return one(w->workflow);
+      return fail(missing());
+    case tr_op::workflow_update: {
+      auto* w = find_workflow(st, c.sid);
+      if (!w)
+        return fail(missing());
+      auto cfg = w->config;
+      auto r = apply(w->workflow, false, cfg);
+      if (!r)
+        return fail(r.err());
+      w->workflow = *r;
+      w->config = cfg;
+      refresh_workflows(self);
+      return one(w->workflow);
+    }
+    case tr_op::workflow_delete: {
+      auto* w = find_workflow(st, c.sid);
+      if (!w)
+        return fail(missing());
+      for (auto& [sid, t] : st.tasks)
+        if (t.task.workflow_sid == w->workflow.sid && !model::is_final(t.task.status))
+          return fail(model::invalid_parameter("Workflow " + w->workflow.sid + " has active tasks"));
+      self->unlink_from(w->actor);
+      self->send_exit(w->actor, caf::exit_reason::user_shutdown);
+      st.workflows.erase(st.workflows.begin() + (w - st.workflows.data()));
+      return tr_reply{std::monostate{}};
+    }
+    default:
+      return fail(missing());
+  }
+}
+
+// ----------------------------------------------------------- API: workers --
+
+tr_reply worker_create(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  if (auto u = c.params.first_unknown({"FriendlyName", "ActivitySid", "Attributes"}))
+    return fail(model::invalid_parameter("Unknown parameter " + *u));
+  auto name = c.params.get("FriendlyName");
+  if (!name || name->empty())
+    return fail(model::invalid_parameter("FriendlyName is required"));
+  if (name->size() > 64)
+    return fail(model::invalid_parameter("FriendlyName must be at most 64 characters"));
+  for (auto& [sid, w] : st.workers)
+    if (w.worker.friendly_name == *name)
+      return fail(model::conflict("A worker named '" + *name + "' already exists", 20001));
+  auto attrs_text = c.params.get("Attributes").value_or("{}");
+  auto attrs = parse_attributes(attrs_text);
+  if (!attrs)
+    return fail(attrs.err());
+  auto act_sid = c.params.get("ActivitySid").value_or(st.workspace.default_activity_sid);
+  auto* act = activity_of(st, act_sid);
+  if (!act)
+    return fail(model::invalid_parameter("ActivitySid " + act_sid + " is not an activity of this workspace"));
+  model::worker w;
+  w.sid = model::make_sid("WK");
+  w.friendly_name = *name;
+  w.activity_sid = act->sid;
+  w.activity_name = act->friendly_name;
+  w.available = act->available;
+  w.attributes = attrs_text;
+  w.created = w.updated = w.status_changed = now();
+  for (auto& ch : st.channels) {
+    model::worker_channel wc;
+    wc.sid = model::make_sid("WC");
+    wc.task_channel_sid = ch.sid;
+    wc.task_channel_unique_name = ch.unique_name;
+    wc.configured_capacity = 1;
+    wc.created = wc.updated = w.created;
+    w.channels.push_back(wc);
+  }
+  workspace_state::worker_entry e{w, *attrs, {}, {}};
+  e.actor = self->spawn(worker_actor, w, *attrs, caf::actor_cast<caf::actor>(self), settings_of(st));
+  self->link_to(e.actor);
+  auto cfg = config_for(st, e);
+  caf::anon_send(e.actor, std::move(cfg));
+  st.worker_order.push_back(w.sid);
+  st.workers.emplace(w.sid, std::move(e));
+  worker_gauge(st, w.activity_name, 1);
+  model::event ev;
+  ev.event_type = "worker.created";
+  ev.description = "Worker " + w.friendly_name + " created";
+  ev.resource_type = "worker";
+  ev.resource_sid = ev.worker_sid = w.sid;
+  ev.data = {{"WorkerSid", w.sid}, {"WorkerName", w.friendly_name},
+             {"WorkerActivitySid", w.activity_sid}, {"WorkerActivityName", w.activity_name},
+             {"WorkerAttributes", w.attributes}};
+  record(self, std::move(ev));
+  return one(w, true);
+}
+
+// Validates a worker update here, then hands the resolved configuration to the
+// worker actor, which answers the API.
+void worker_update(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto respond = [&](tr_reply r) { self->make_response_promise<tr_reply>().deliver(std::move(r)); };
+  auto it = st.workers.find(c.sid);
+  if (it == st.workers.end())
+    return respond(fail(missing()));
+  auto& w = it->second;
+  if (auto u = c.params.first_unknown({"FriendlyName", "ActivitySid", "Attributes",
+                                       "RejectPendingReservations"}))
+    return respond(fail(model::invalid_parameter("Unknown parameter " + *u)));
+  auto reject = c.params.get_bool("RejectPendingReservations");
+  if (!reject)
+    return respond(fail(reject.err()));
+  json_ptr attrs;
+  if (auto a = c.params.get("Attributes")) {
+    auto parsed = parse_attributes(*a);
+    if (!parsed)
+      return respond(fail(parsed.err()));
+    attrs = *parsed;
+  }
+  const model::activity* act = nullptr;
+  if (auto a = c.params.get("ActivitySid")) {
+    act = activity_of(st, *a);
+    if (!act)
+      return respond(fail(model::invalid_parameter("ActivitySid " + *a + " is not an activity of this workspace")));
+  }
+  if (auto n = c.params.get("FriendlyName")) {
+    if (n->empty() || n->size() > 64)
+      return respond(fail(model::invalid_parameter("FriendlyName must be 1 to 64 characters")));
+    w.worker.friendly_name = *n;
+  }
+  if (attrs) {
+    w.attributes = attrs;
+    w.worker.attributes = *c.params.get("Attributes");
+  }
+  if (act && act->sid != w.worker.activity_sid) {
+    worker_gauge(st, w.worker.activity_name, -1);
+    worker_gauge(st, act->friendly_name, 1);
+    w.worker.activity_sid = act->sid;
+    w.worker.activity_name = act->friendly_name;
+    w.worker.available = act->available;
+    model::event ev;
+    ev.event_type = "worker.activity.update";
+    ev.description = "Worker " + w.worker.friendly_name + " updated to " + act->friendly_name;
+    ev.resource_type = "worker";
+    ev.resource_sid = ev.worker_sid = w.worker.sid;
+    ev.data = {{"WorkerSid", w.worker.sid}, {"WorkerActivitySid", act->sid},
+               {"WorkerActivityName", act->friendly_name}};
+    record(self, std::move(ev));
+  }
+  if (attrs) {
+    model::event ev;
+    ev.event_type = "worker.attributes.update";
+    ev.description = "Worker attributes updated";
+    ev.resource_type = "worker";
+    ev.resource_sid = ev.worker_sid = w.worker.sid;
+    ev.data = {{"WorkerSid", w.worker.sid}, {"WorkerAttributes", w.worker.attributes}};
+    record(self, std::move(ev));
+  }
+  auto cfg = config_for(st, w);
+  if (!act)
+    cfg.activity_sid = {}; // keep whatever activity the worker has now
+  cfg.reject_pending = reject->value_or(false);
+  self->delegate(w.actor, std::move(cfg));
+}
+
+tr_reply worker_list(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto act_name = c.params.get("ActivityName");
+  auto act_sid = c.params.get("ActivitySid");
+  auto name = c.params.get("FriendlyName");
+  auto avail = c.params.get_bool("Available");
+  if (!avail)
+    return fail(avail.err());
+  std::shared_ptr<const model::expression> expr;
+  if (auto t = c.params.get("TargetWorkersExpression")) {
+    auto e = model::expression::parse(*t);
+    if (!e)
+      return fail(model::invalid_parameter("TargetWorkersExpression: " + e.err().message));
+    expr = std::make_shared<const model::expression>(std::move(*e));
+  }
+  std::string queue_sid = c.params.get("TaskQueueSid").value_or("");
+  if (auto qn = c.params.get("TaskQueueName")) {
+    for (auto& q : st.queues)
+      if (q.queue.friendly_name == *qn)
+        queue_sid = q.queue.sid;
+    if (queue_sid.empty())
+      return tr_reply{page_result{}};
+  }
+  if (!queue_sid.empty() && !find_queue(st, queue_sid))
+    return fail(model::invalid_parameter("TaskQueueSid " + queue_sid + " is not a TaskQueue of this workspace"));
+  auto want_avail = *avail;
+  return paginate(st.worker_order, c.page,
+                  [&](const std::string& sid) {
+                    auto& w = st.workers.at(sid);
+                    if (act_name && w.worker.activity_name != *act_name)
+                      return false;
+                    if (act_sid && w.worker.activity_sid != *act_sid)
+                      return false;
+                    if (name && w.worker.friendly_name != *name)
+                      return false;
+                    if (want_avail && w.worker.available != *want_avail)
+                      return false;
+                    model::expression_context ctx;
+                    ctx.worker = w.attributes.get();
+                    ctx.default_scope = "worker";
+                    if (expr && !expr->evaluate(ctx))
+                      return false;
+                    if (!queue_sid.empty() &&
+                        std::find(w.queues.begin(), w.queues.end(), queue_sid) == w.queues.end())
+                      return false;
+                    return true;
+                  },
+                  [&](const std::string& sid) { return resource{st.workers.at(sid).worker}; });
+}
+
+tr_reply worker_delete(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto it = st.workers.find(c.sid);
+  if (it == st.workers.end())
+    return fail(missing());
+  for (auto& [sid, t] : st.tasks)
+    if (t.task.worker_sid == c.sid && !model::is_final(t.task.status))
+      return fail(model::invalid_parameter("Worker " + c.sid + " has active reservations or tasks", 20001));
+  auto& w = it->second;
+  for (auto& q : st.queues)
+    self->send(q.actor, worker_left{w.worker.sid});
+  worker_gauge(st, w.worker.activity_name, -1);
+  self->unlink_from(w.actor);
+  self->send_exit(w.actor, caf::exit_reason::user_shutdown);
+  model::event ev;
+  ev.event_type = "worker.deleted";
+  ev.description = "Worker " + w.worker.friendly_name + " deleted";
+  ev.resource_type = "worker";
+  ev.resource_sid = ev.worker_sid = w.worker.sid;
+  record(self, std::move(ev));
+  st.worker_order.erase(std::find(st.worker_order.begin(), st.worker_order.end(), c.sid));
+  st.workers.erase(it);
+  return tr_reply{std::monostate{}};
+}
+
+// ------------------------------------------------------------- API: tasks --
+
+tr_reply task_create(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  if (auto u = c.params.first_unknown({"Timeout", "Priority", "TaskChannel", "WorkflowSid",
+                                       "Attributes", "VirtualStartTime", "RoutingTarget",
+                                       "IgnoreCapacity", "TaskQueueSid"}))
+    return fail(model::invalid_parameter("Unknown parameter " + *u));
+  auto attrs_text = c.params.get("Attributes").value_or("{}");
+  auto attrs = parse_attributes(attrs_text, 65536);
+  if (!attrs)
+    return fail(attrs.err());
+  auto prio = c.params.get_int("Priority", 0, 2147483647);
+  if (!prio)
+    return fail(prio.err());
+  auto timeout = c.params.get_int("Timeout", 1, 2592000);
+  if (!timeout)
+    return fail(timeout.err());
+  auto ignore = c.params.get_bool("IgnoreCapacity");
+  if (!ignore)
+    return fail(ignore.err());
+  auto channel_name = c.params.get("TaskChannel").value_or("default");
+  auto* ch = find_channel(st, channel_name);
+  if (!ch)
+    return fail(model::invalid_parameter("TaskChannel " + channel_name + " is not a task channel of this workspace"));
+  std::string direct_queue;
+  workspace_state::workflow_entry* wf = nullptr;
+  if (auto q = c.params.get("TaskQueueSid")) {
+    if (!find_queue(st, *q))
+      return fail(model::invalid_parameter("TaskQueueSid " + *q + " is not a TaskQueue of this workspace"));
+    direct_queue = *q;
+  }
+  if (auto w = c.params.get("WorkflowSid")) {
+    wf = find_workflow(st, *w);
+    if (!wf)
+      return fail(model::invalid_parameter("WorkflowSid " + *w + " is not a workflow of this workspace"));
+  } else if (direct_queue.empty()) {
+    if (st.workflows.size() != 1)
+      return fail(model::invalid_parameter(
+        st.workflows.empty() ? "The workspace has no workflow; WorkflowSid is required"
+                             : "WorkflowSid is required when a workspace has several workflows"));
+    wf = &st.workflows.front();
+  }
+  std::optional<model::time_point> vstart;
+  if (auto v = c.params.get("VirtualStartTime")) {
+    vstart = model::parse_iso8601(*v);
+    if (!vstart)
+      return fail(model::invalid_parameter("VirtualStartTime must be an ISO-8601 date"));
+  }
+  workspace_state::task_entry e;
+  auto& t = e.task;
+  t.sid = model::make_sid("WT");
+  t.attributes = attrs_text;
+  e.attributes = *attrs;
+  t.priority = static_cast<int>(prio->value_or(0));
+  t.timeout = static_cast<int>(timeout->value_or(86400));
+  t.task_channel_sid = ch->sid;
+  t.task_channel_unique_name = ch->unique_name;
+  if (wf) {
+    t.workflow_sid = wf->workflow.sid;
+    t.workflow_friendly_name = wf->workflow.friendly_name;
+  }
+  t.routing_target = c.params.get("RoutingTarget").value_or("");
+  t.ignore_capacity = ignore->value_or(false);
+  t.order = st.next_order++;
+  t.created = t.updated = t.queue_entered = now();
+  t.virtual_start = vstart.value_or(t.created);
+  auto sid = t.sid;
+  auto [it, inserted] = st.tasks.emplace(sid, std::move(e));
+  st.task_order.emplace(it->second.task.order, sid);
+  auto& entry = it->second;
+  st.ttl.schedule(self, sid, std::chrono::seconds(entry.task.timeout));
+  ++st.counters.tasks_created;
+  if (auto* g = pending_gauge(st, entry.task.queue_sid))
+    g->Increment();
+  record(self, task_event(entry, "task.created", "Task created"));
+  start_routing(self, entry, direct_queue);
+  count_task(st, "created", entry.task);
+  return one(entry.task, true);
+}
+
+bool match_status(const std::vector<std::string>& wanted, ts s) {
+  if (wanted.empty())
+    return true;
+  for (auto& w : wanted) {
+    std::stringstream ss(w);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (item == model::to_string(s))
+        return true;
+  }
+  return false;
+}
+
+tr_reply task_list(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto statuses = c.params.all("AssignmentStatus");
+  for (auto& s : statuses) {
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!model::parse_task_status(item))
+        return fail(model::invalid_parameter("AssignmentStatus '" + item + "' is not a task status"));
+  }
+  auto wf = c.params.get("WorkflowSid");
+  auto wfn = c.params.get("WorkflowName");
+  auto q = c.params.get("TaskQueueSid");
+  auto qn = c.params.get("TaskQueueName");
+  auto target = c.params.get("RoutingTarget");
+  auto prio = c.params.get_int("Priority", 0, 2147483647);
+  if (!prio)
+    return fail(prio.err());
+  std::shared_ptr<const model::expression> expr;
+  if (auto e = c.params.get("EvaluateTaskAttributes")) {
+    auto parsed = model::expression::parse(*e);
+    if (!parsed)
+      return fail(model::invalid_parameter("EvaluateTaskAttributes: " + parsed.err().message));
+    expr = std::make_shared<const model::expression>(std::move(*parsed));
+  }
+  bool newest_first = false;
+  bool by_priority = false;
+  if (auto o = c.params.get("Ordering")) {
+    if (*o == "DateCreated:desc")
+      newest_first = true;
+    else if (*o == "Priority:desc,DateCreated:asc" || *o == "Priority:desc")
+      by_priority = true;
+    else if (*o != "DateCreated:asc")
+      return fail(model::invalid_parameter("Ordering must be DateCreated:asc, DateCreated:desc or Priority:desc,DateCreated:asc"));
+  }
+  auto keep = [&](const std::string& sid) {
+    auto& e = st.tasks.at(sid);
+    auto& t = e.task;
+    if (!match_status(statuses, t.status))
+      return false;
+    if ((wf && t.workflow_sid != *wf) || (wfn && t.workflow_friendly_name != *wfn) ||
+        (q && t.queue_sid != *q) || (qn && t.queue_friendly_name != *qn) ||
+        (target && t.routing_target != *target) || (*prio && t.priority != **prio))
+      return false;
+    if (expr) {
+      model::expression_context ctx;
+      ctx.task = e.attributes.get();
+      ctx.default_scope = "task";
+      if (!expr->evaluate(ctx))
+        return false;
+    }
+    return true;
+  };
+  auto make = [&](const std::string& sid) { return resource{st.tasks.at(sid).task}; };
+  std::vector<std::string> sids;
+  if (newest_first) {
+    for (auto it = st.task_order.rbegin(); it != st.task_order.rend(); ++it)
+      sids.push_back(it->second);
+  } else {
+    for (auto& [o, sid] : st.task_order)
+      sids.push_back(sid);
+    if (by_priority)
+      std::stable_sort(sids.begin(), sids.end(), [&](auto& a, auto& b) {
+        return st.tasks.at(a).task.priority > st.tasks.at(b).task.priority;
+      });
+  }
+  return paginate(sids, c.page, keep, make);
+}
+
+tr_reply task_update(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto it = st.tasks.find(c.sid);
+  if (it == st.tasks.end())
+    return fail(missing());
+  auto& e = it->second;
+  if (auto u = c.params.first_unknown({"Attributes", "AssignmentStatus", "Reason", "Priority",
+                                       "TaskChannel", "VirtualStartTime"}))
+    return fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (!c.if_match.empty() && c.if_match != std::to_string(model::epoch_ms(e.task.updated)))
+    return fail(model::error{errc::precondition_failed, 20412, "If-Match does not match the task's current version"});
+  if (model::is_final(e.task.status))
+    return fail(model::invalid_parameter("Task " + e.task.sid + " is " + model::to_string(e.task.status) + " and cannot be updated", 20001));
+  // Validate everything before changing anything.
+  json_ptr attrs;
+  if (auto a = c.params.get("Attributes")) {
+    auto parsed = parse_attributes(*a, 65536);
+    if (!parsed)
+      return fail(parsed.err());
+    attrs = *parsed;
+  }
+  auto prio = c.params.get_int("Priority", 0, 2147483647);
+  if (!prio)
+    return fail(prio.err());
+  std::optional<ts> target;
+  if (auto s = c.params.get("AssignmentStatus")) {
+    target = model::parse_task_status(*s);
+    if (!target)
+      return fail(model::invalid_parameter("AssignmentStatus '" + *s + "' is not a task status"));
+    auto cur = e.task.status;
+    bool ok = (*target == ts::canceled && (cur == ts::pending || cur == ts::reserved)) ||
+              (*target == ts::wrapping && cur == ts::assigned) ||
+              (*target == ts::completed && (cur == ts::assigned || cur == ts::wrapping)) ||
+              *target == cur;
+    if (!ok)
+      return fail(model::invalid_parameter(std::string("Cannot change a task from ") +
+                                           model::to_string(cur) + " to " + model::to_string(*target)));
+  }
+  auto reason = c.params.get("Reason").value_or("");
+  if (attrs) {
+    e.attributes = attrs;
+    e.task.attributes = *c.params.get("Attributes");
+  }
+  if (*prio)
+    e.task.priority = static_cast<int>(**prio);
+  e.task.updated = now();
+  bool reroute = (attrs || *prio) && e.task.status == ts::pending && !target;
+  if (attrs || *prio)
+    record(self, task_event(e, "task.updated", "Task updated"));
+  if (target && *target != e.task.status) {
+    auto w = st.workers.find(e.task.worker_sid);
+    if (*target == ts::canceled) {
+      cancel_task(self, e, reason.empty() ? "Task canceled" : reason, "Task canceled");
+    } else {
+      if (w != st.workers.end())
+        self->send(w->second.actor, end_reservation{e.task.reservation_sid,
+                                                    *target == ts::wrapping ? rs::wrapping
+                                                                            : rs::completed,
+                                                    reason});
+      if (*target == ts::completed)
+        count_reservation(st, "completed");
+      finish_task(self, e, *target, reason);
+    }
+  }
+  if (reroute) {
+    // New attributes or priority re-enter the workflow from its first filter.
+    if (e.queue)
+      self->send(e.queue, forget_task{e.task.sid});
+    e.queue = caf::actor{};
+    start_routing(self, e, {});
+  }
+  return one(e.task);
+}
+
+tr_reply task_delete(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto it = st.tasks.find(c.sid);
+  if (it == st.tasks.end())
+    return fail(missing());
+  auto& e = it->second;
+  if (!c.if_match.empty() && c.if_match != std::to_string(model::epoch_ms(e.task.updated)))
+    return fail(model::error{errc::precondition_failed, 20412, "If-Match does not match the task's current version"});
+  if (e.task.status == ts::assigned || e.task.status == ts::wrapping)
+    return fail(model::invalid_parameter("An assigned task cannot be deleted; complete it first", 20001));
+  if (!model::is_final(e.task.status))
+    cancel_task(self, e, "Task deleted", "Task deleted");
+  ++st.counters.tasks_deleted;
+  record(self, task_event(e, "task.deleted", "Task deleted"));
+  delete_task_record(st, c.sid);
+  return tr_reply{std::monostate{}};
+}
+
+// -------------------------------------------------------- API: statistics --
+
+nlohmann::json activity_statistics(workspace_state& st) {
+  std::map<std::string, std::size_t> counts;
+  for (auto& [sid, w] : st.workers)
+    ++counts[w.worker.activity_sid];
+  auto out = nlohmann::json::array();
+  for (auto& a : st.activities)
+    out.push_back({{"sid", a.sid}, {"friendly_name", a.friendly_name}, {"workers", counts[a.sid]}});
+  return out;
+}
+
+nlohmann::json task_statistics(workspace_state& st, const std::function<bool(const model::task&)>& keep) {
+  nlohmann::json by_status{{"pending", 0}, {"reserved", 0}, {"assigned", 0}, {"wrapping", 0},
+                           {"completed", 0}, {"canceled", 0}};
+  nlohmann::json by_priority = nlohmann::json::object();
+  std::size_t total = 0;
+  const model::task* oldest = nullptr;
+  for (auto& [o, sid] : st.task_order) {
+    auto& t = st.tasks.at(sid).task;
+    if (!keep(t))
+      continue;
+    ++total;
+    by_status[model::to_string(t.status)] = by_status[model::to_string(t.status)].get<int>() + 1;
+    if (t.status == ts::pending) {
+      auto k = std::to_string(t.priority);
+      by_priority[k] = by_priority.value(k, 0) + 1;
+      if (!oldest)
+        oldest = &t;
+    }
+  }
+  nlohmann::json out{{"tasks_by_status", by_status}, {"tasks_by_priority", by_priority},
+                     {"total_tasks", total}};
+  out["longest_task_waiting_sid"] = oldest ? nlohmann::json(oldest->sid) : nlohmann::json();
+  out["longest_task_waiting_age"] =
+    oldest ? std::chrono::duration_cast<std::chrono::seconds>(now() - oldest->created).count() : 0;
+  return out;
+}
+
+nlohmann::json cumulative(workspace_state& st) {
+  auto& c = st.counters;
+  nlohmann::json out{{"tasks_created", c.tasks_created},
+                     {"tasks_canceled", c.tasks_canceled},
+                     {"tasks_completed", c.tasks_completed},
+                     {"tasks_deleted", c.tasks_deleted},
+                     {"tasks_moved", 0},
+                     {"tasks_timed_out_in_workflow", c.tasks_timed_out_in_workflow},
+                     {"reservations_created", c.reservations_created},
+                     {"reservations_accepted", c.reservations_accepted},
+                     {"reservations_rejected", c.reservations_rejected},
+                     {"reservations_timed_out", c.reservations_timed_out},
+                     {"reservations_canceled", c.reservations_canceled},
+                     {"reservations_rescinded", c.reservations_rescinded},
+                     {"avg_task_acceptance_time",
+                      c.reservations_accepted
+                        ? static_cast<long long>(c.acceptance_seconds_total / c.reservations_accepted)
+                        : 0},
+                     {"split_by_wait_time", nlohmann::json::object()},
+                     {"wait_duration_until_accepted", nlohmann::json::object()},
+                     {"wait_duration_until_canceled", nlohmann::json::object()}};
+  out["start_time"] = model::iso8601(st.workspace.created);
+  out["end_time"] = model::iso8601(now());
+  return out;
+}
+
+tr_reply statistics_op(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto realtime = [&](std::function<bool(const model::task&)> keep) {
+    auto doc = task_statistics(st, keep);
+    doc["activity_statistics"] = activity_statistics(st);
+    doc["total_workers"] = st.workers.size();
+    return doc;
+  };
+  auto all = [](const model::task&) { return true; };
+  switch (c.op) {
+    case tr_op::workspace_statistics:
+      return one(statistics{{{"realtime", realtime(all)}, {"cumulative", cumulative(st)}}});
+    case tr_op::workspace_realtime_statistics:
+      return one(statistics{realtime(all)});
+    case tr_op::workspace_cumulative_statistics:
+      return one(statistics{cumulative(st)});
+    case tr_op::workers_statistics: {
+      nlohmann::json rt{{"activity_statistics", activity_statistics(st)},
+                        {"total_workers", st.workers.size()}};
+      return one(statistics{{{"realtime", rt}, {"cumulative", cumulative(st)}}});
+    }
+    case tr_op::workers_realtime_statistics:
+      return one(statistics{{{"activity_statistics", activity_statistics(st)},
+                             {"total_workers", st.workers.size()}}});
+    case tr_op::workers_cumulative_statistics:
+      return one(statistics{cumulative(st)});
+    case tr_op::workflow_statistics:
+    case tr_op::workflow_realtime_statistics:
+    case tr_op::workflow_cumulative_statistics: {
+      auto* w = find_workflow(st, c.sid);
+      if (!w)
+        return fail(missing());
+      auto sid = w->workflow.sid;
+      auto rt = task_statistics(st, [&](const model::task& t) { return t.workflow_sid == sid; });
+      rt["workflow_sid"] = sid;
+      auto cu = cumulative(st);
+      cu["tasks_entered"] = w->entered;
+      cu["tasks_timed_out_in_workflow"] = w->timed_out;
+      cu["workflow_sid"] = sid;
+      if (c.op == tr_op::workflow_realtime_statistics)
+        return one(statistics{rt});
+      if (c.op == tr_op::workflow_cumulative_statistics)
+        return one(statistics{cu});
+      return one(statistics{{{"realtime", rt}, {"cumulative", cu}, {"workflow_sid", sid}}});
+    }
+    default:
+      return fail(missing());
+  }
+}
+
+nlohmann::json queue_cumulative(workspace_state& st, const workspace_state::queue_entry& q) {
+  auto cu = cumulative(st);
+  cu["tasks_entered"] = q.entered;
+  cu["reservations_created"] = q.reserved;
+  cu["reservations_accepted"] = q.assigned;
+  cu["tasks_completed"] = q.completed;
+  cu["tasks_canceled"] = q.canceled;
+  cu["task_queue_sid"] = q.queue.sid;
+  return cu;
+}
+
+// ------------------------------------------------------------ API: events --
+
+tr_reply event_list(self_ptr self, const tr_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  auto type = p.get("EventType");
+  auto task = p.get("TaskSid");
+  auto worker = p.get("WorkerSid");
+  auto res = p.get("ReservationSid");
+  auto queue = p.get("TaskQueueSid");
+  auto workflow = p.get("WorkflowSid");
+  auto channel = p.get("TaskChannel");
+  auto sid = p.get("Sid");
+  std::optional<model::time_point> start, end;
+  if (auto s = p.get("StartDate")) {
+    start = model::parse_iso8601(*s);
+    if (!start)
+      return fail(model::invalid_parameter("StartDate must be an ISO-8601 date"));
+  }
+  if (auto e = p.get("EndDate")) {
+    end = model::parse_iso8601(*e);
+    if (!end)
+      return fail(model::invalid_parameter("EndDate must be an ISO-8601 date"));
+  }
+  auto minutes = p.get_int("Minutes", 1, 43200);
+  if (!minutes)
+    return fail(minutes.err());
+  if (*minutes)
+    start = now() - std::chrono::minutes(**minutes);
+  // Newest first, as Twilio lists events.
+  std::vector<const model::event*> rev;
+  rev.reserve(st.events.size());
+  for (auto it = st.events.rbegin(); it != st.events.rend(); ++it)
+    rev.push_back(&*it);
+  return paginate(rev, c.page,
+                  [&](const model::event* e) {
+                    return (!type || e->event_type == *type) && (!task || e->task_sid == *task) &&
+                           (!worker || e->worker_sid == *worker) &&
+                           (!res || e->reservation_sid == *res) &&
+                           (!queue || e->queue_sid == *queue) &&
+                           (!workflow || e->workflow_sid == *workflow) &&
+                           (!channel || e->task_channel == *channel) && (!sid || e->sid == *sid) &&
+                           (!start || e->date >= *start) && (!end || e->date <= *end);
+                  },
+                  [](const model::event* e) { return resource{*e}; });
+}
+
+// Applies a ReservationStatus change's WorkerActivitySid here, where
+// activities live, and forwards the call to the worker holding it.
+void forward_reservation(self_ptr self, tr_call& c, const std::string& worker_sid) {
+  auto& st = self->state;
+  auto w = st.workers.find(worker_sid);
+  if (w == st.workers.end()) {
+    self->make_response_promise<tr_reply>().deliver(fail(missing()));
+    return;
+  }
+  if (auto a = c.params.get("WorkerActivitySid")) {
+    auto* act = activity_of(st, *a);
+    if (!act) {
+      self->make_response_promise<tr_reply>().deliver(
+        fail(model::invalid_parameter("WorkerActivitySid " + *a + " is not an activity of this workspace")));
+      return;
+    }
+    c.params.add("__ActivitySid", act->sid);
+    c.params.add("__ActivityName", act->friendly_name);
+    c.params.add("__ActivityAvailable", act->available ? "true" : "false");
+  }
+  self->delegate(w->second.actor, std::move(c));
+}
+
+void handle_call(self_ptr self, tr_call& c) {
+  auto& st = self->state;
+  auto reply = [&](tr_reply r) { self->make_response_promise<tr_reply>().deliver(std::move(r)); };
+  switch (c.op) {
+    case tr_op::workspace_fetch:
+      return reply(one(st.workspace));
+    case tr_op::workspace_update:
+      return reply(update_workspace(self, c));
+    case tr_op::activity_create: case tr_op::activity_list: case tr_op::activity_fetch:
+    case tr_op::activity_update: case tr_op::activity_delete:
+      return reply(activity_op(self, c));
+    case tr_op::channel_create: case tr_op::channel_list: case tr_op::channel_fetch:
+    case tr_op::channel_update: case tr_op::channel_delete:
+      return reply(channel_op(self, c));
+    case tr_op::queue_create: case tr_op::queue_list: case tr_op::queue_fetch:
+    case tr_op::queue_update: case tr_op::queue_delete:
+      return reply(queue_op(self, c));
+    case tr_op::queue_statistics:
+    case tr_op::queue_realtime_statistics:
+    case tr_op::queue_cumulative_statistics: {
+      auto* q = find_queue(st, c.sid);
+      if (!q)
+        return reply(fail(missing()));
+      if (c.op == tr_op::queue_cumulative_statistics)
+        return reply(one(statistics{queue_cumulative(st, *q)}));
+      auto rp = self->make_response_promise<tr_reply>();
+      auto cu = queue_cumulative(st, *q);
+      auto activities = activity_statistics(st);
+      bool realtime_only = c.op == tr_op::queue_realtime_statistics;
+      auto sid = q->queue.sid;
+      self->request(q->actor, std::chrono::seconds(10), c)
+        .then(
+          [=](tr_reply& r) mutable {
+            auto* res = std::get_if<resource>(&r.value);
+            auto* stats = res ? std::get_if<statistics>(res) : nullptr;
+            if (!stats) {
+              rp.deliver(std::move(r));
+              return;
+            }
+            auto rt = std::move(stats->doc);
+            rt.erase("waiting_in_order");
+            rt["activity_statistics"] = activities;
+            if (realtime_only)
+              rp.deliver(one(statistics{std::move(rt)}));
+            else
+              rp.deliver(one(statistics{{{"realtime", rt}, {"cumulative", cu}, {"task_queue_sid", sid}}}));
+          },
+          [=](caf::error&) mutable {
+            rp.deliver(fail(model::error{errc::unavailable, 20503, "TaskQueue did not answer"}));
+          });
+      return;
+    }
+    case tr_op::queues_statistics: {
+      auto name = c.params.get("FriendlyName");
+      return reply(paginate(st.queues, c.page,
+                            [&](const workspace_state::queue_entry& q) {
+                              return !name || q.queue.friendly_name == *name;
+                            },
+                            [&](const workspace_state::queue_entry& q) {
+                              auto rt = task_statistics(st, [&](const model::task& t) {
+                                return t.queue_sid == q.queue.sid;
+                              });
+                              return resource{statistics{{{"task_queue_sid", q.queue.sid},
+                                                          {"realtime", rt},
+                                                          {"cumulative", queue_cumulative(st, q)}}}};
+                            }));
+    }
+    case tr_op::worker_create:
+      return reply(worker_create(self, c));
+    case tr_op::worker_list:
+      return reply(worker_list(self, c));
+    case tr_op::worker_fetch: {
+      auto it = st.workers.find(c.sid);
+      return reply(it == st.workers.end() ? fail(missing()) : one(it->second.worker));
+    }
+    case tr_op::worker_update:
+      return worker_update(self, c);
+    case tr_op::worker_delete:
+      return reply(worker_delete(self, c));
+    case tr_op::worker_statistics:
+    case tr_op::worker_channel_list: case tr_op::worker_channel_fetch:
+    case tr_op::worker_channel_update:
+    case tr_op::worker_reservation_list: case tr_op::worker_reservation_fetch: {
+      auto it = st.workers.find(c.sid);
+      if (it == st.workers.end())
+        return reply(fail(missing()));
+      self->delegate(it->second.actor, std::move(c));
+      return;
+    }
+    case tr_op::worker_reservation_update:
+      return forward_reservation(self, c, c.sid);
+    case tr_op::workers_statistics: case tr_op::workers_realtime_statistics:
+    case tr_op::workers_cumulative_statistics:
+    case tr_op::workspace_statistics: case tr_op::workspace_realtime_statistics:
+    case tr_op::workspace_cumulative_statistics:
+    case tr_op::workflow_statistics: case tr_op::workflow_realtime_statistics:
+    case tr_op::workflow_cumulative_statistics:
+      return reply(statistics_op(self, c));
+    case tr_op::workflow_create: case tr_op::workflow_list: case tr_op::workflow_fetch:
+    case tr_op::workflow_update: case tr_op::workflow_delete:
+      return reply(workflow_op(self, c));
+    case tr_op::task_create:
+      return reply(task_create(self, c));
+    case tr_op::task_list:
+      return reply(task_list(self, c));
+    case tr_op::task_fetch: {
+      auto it = st.tasks.find(c.sid);
+      return reply(it == st.tasks.end() ? fail(missing()) : one(it->second.task));
+    }
+    case tr_op::task_update:
+      return reply(task_update(self, c));
+    case tr_op::task_delete:
+      return reply(task_delete(self, c));
+    case tr_op::task_reservation_list:
+    case tr_op::task_reservation_fetch:
+    case tr_op::task_reservation_update: {
+      auto it = st.tasks.find(c.sid);
+      if (it == st.tasks.end())
+        return reply(fail(missing()));
+      auto& t = it->second.task;
+      if (c.op == tr_op::task_reservation_list) {
+        // Reservations of a task live with the workers that held them; the
+        // current one is enough for the common case, and history is in events.
+        if (t.worker_sid.empty())
+          return reply(tr_reply{page_result{}});
+        c.sub_sid = t.sid;
+        return forward_reservation(self, c, t.worker_sid);
+      }
+      // Find the worker from the reservation's events when it is no longer current.
+      std::string worker = t.reservation_sid == c.sub_sid ? t.worker_sid : std::string{};
+      if (worker.empty())
+        for (auto e = st.events.rbegin(); e != st.events.rend(); ++e)
+          if (e->reservation_sid == c.sub_sid && e->task_sid == t.sid) {
+            worker = e->worker_sid;
+            break;
+          }
+      if (worker.empty())
+        return reply(fail(missing()));
+      return forward_reservation(self, c, worker);
+    }
+    case tr_op::event_list:
+      return reply(event_list(self, c));
+    case tr_op::event_fetch: {
+      for (auto& e : st.events)
+        if (e.sid == c.sid)
+          return reply(one(e));
+      return reply(fail(missing()));
+    }
+    default:
+      return reply(fail(missing()));
+  }
+}
+
+} // namespace
+
+caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
+                              workspace_options options, std::string template_name) {
+  auto& st = self->state;
+  st.workspace = std::move(ws);
+  st.options = std::move(options);
+  auto t0 = st.workspace.created;
+  for (auto [name, avail] : {std::pair{"Offline", false}, std::pair{"Available", true},
+                             std::pair{"Unavailable", false}, std::pair{"Break", false}}) {
+    model::activity a;
+    a.sid = model::make_sid("WA");
+    a.friendly_name = name;
+    a.available = avail;
+    a.created = a.updated = t0;
+    st.activities.push_back(a);
+  }
+  st.workspace.default_activity_sid = st.activities[0].sid;
+  st.workspace.default_activity_name = st.activities[0].friendly_name;
+  st.workspace.timeout_activity_sid = st.activities[0].sid;
+  st.workspace.timeout_activity_name = st.activities[0].friendly_name;
+  for (auto [unique, friendly] :
+       {std::pair{"default", "Default"}, std::pair{"voice", "Voice"}, std::pair{"chat", "Chat"},
+        std::pair{"sms", "SMS"}, std::pair{"video", "Video"}, std::pair{"email", "Email"}}) {
+    model::task_channel ch;
+    ch.sid = model::make_sid("TC");
+    ch.unique_name = unique;
+    ch.friendly_name = friendly;
+    ch.created = ch.updated = t0;
+    st.channels.push_back(ch);
+  }
+  (void)template_name;
+  return {
+    [=](tr_call& c) { handle_call(self, c); },
+    [=](reservation_update& u) { on_reservation(self, u); },
+    [=](task_queued& q) {
+      auto& st = self->state;
+      auto it = st.tasks.find(q.task_sid);
+      if (it == st.tasks.end() || it->second.task.status != ts::pending) {
+        self->send(q.queue, forget_task{q.task_sid});
+        return;
+      }
+      auto& e = it->second;
+      auto* g_old = pending_gauge(st, e.task.queue_sid);
+      if (g_old)
+        g_old->Decrement();
+      e.task.queue_sid = q.queue_sid;
+      e.task.queue_friendly_name = q.queue_name;
+      e.task.priority = q.priority;
+      e.task.queue_entered = now();
+      e.queue = q.queue;
+      if (auto* g = pending_gauge(st, e.task.queue_sid))
+        g->Increment();
+      if (auto* qe = find_queue(st, q.queue_sid))
+        ++qe->entered;
+      auto ev = task_event(e, "workflow.target-matched", "Task matched a workflow target");
+      ev.resource_type = "workflow";
+      ev.resource_sid = e.task.workflow_sid;
+      ev.data["WorkflowFilterTargetIndex"] = std::to_string(q.target);
+      record(self, std::move(ev));
+      record(self, task_event(e, "task-queue.entered", "Task entered queue " + q.queue_name));
+    },
+    [=](workflow_timed_out& w) {
+      auto& st = self->state;
+      auto it = st.tasks.find(w.task_sid);
+      if (it == st.tasks.end() || it->second.task.status != ts::pending)
+        return;
+      auto& e = it->second;
+      e.queue = caf::actor{};
+      ++st.counters.tasks_timed_out_in_workflow;
+      if (auto* wf = find_workflow(st, e.task.workflow_sid))
+        ++wf->timed_out;
+      auto ev = task_event(e, "workflow.timeout", "Task timed out in its workflow");
+      ev.resource_type = "workflow";
+      ev.resource_sid = e.task.workflow_sid;
+      record(self, std::move(ev));
+      cancel_task(self, e, "Workflow Timeout", "Task canceled: workflow timeout");
+    },
+    [=](target_left& t) {
+      // A task sent straight to a queue (TaskQueueSid) has no further target.
+      self->send(caf::actor_cast<caf::actor>(self), workflow_timed_out{t.task.task_sid});
+    },
+    [=](worker_snapshot& s) {
+      auto& st = self->state;
+      auto it = st.workers.find(s.worker.sid);
+      if (it == st.workers.end())
+        return;
+      auto& w = it->second.worker;
+      if (w.activity_name != s.worker.activity_name) {
+        worker_gauge(st, w.activity_name, -1);
+        worker_gauge(st, s.worker.activity_name, 1);
+        if (w.activity_sid != s.worker.activity_sid) {
+          model::event ev;
+          ev.event_type = "worker.activity.update";
+          ev.description = "Worker " + s.worker.friendly_name + " updated to " + s.worker.activity_name;
+          ev.resource_type = "worker";
+          ev.resource_sid = ev.worker_sid = s.worker.sid;
+          ev.data = {{"WorkerSid", s.worker.sid}, {"WorkerActivitySid", s.worker.activity_sid},
+                     {"WorkerActivityName", s.worker.activity_name}};
+          record(self, std::move(ev));
+        }
+      }
+      // Configuration fields stay as this actor set them; runtime fields follow the worker.
+      auto attrs = w.attributes;
+      auto name = w.friendly_name;
+      w = std::move(s.worker);
+      w.attributes = attrs;
+      w.friendly_name = name;
+    },
+    [=](webhook_done& d) {
+      // Assignment callback answer: {"instruction": "accept" | "reject"}.
+      auto& st = self->state;
+      auto first = d.tag.find(':');
+      auto second = d.tag.find(':', first + 1);
+      auto task_sid = d.tag.substr(0, first);
+      auto worker_sid = d.tag.substr(first + 1, second - first - 1);
+      auto res_sid = d.tag.substr(second + 1);
+      if (d.status < 200 || d.status >= 300)
+        return;
+      auto doc = nlohmann::json::parse(d.body, nullptr, false);
+      if (doc.is_discarded() || !doc.is_object())
+        return;
+      auto instr = doc.value("instruction", std::string{});
+      if (instr != "accept" && instr != "reject")
+        return;
+      auto w = st.workers.find(worker_sid);
+      if (w == st.workers.end())
+        return;
+      tr_call c;
+      c.op = tr_op::task_reservation_update;
+      c.workspace_sid = st.workspace.sid;
+      c.sid = task_sid;
+      c.sub_sid = res_sid;
+      c.params.add("ReservationStatus", instr == "accept" ? "accepted" : "rejected");
+      caf::anon_send(w->second.actor, std::move(c));
+    },
+    [=](timers_due) {
+      auto& st = self->state;
+      for (auto& sid : st.ttl.due(self)) {
+        auto it = st.tasks.find(sid);
+        if (it == st.tasks.end())
+          continue;
+        auto& e = it->second;
+        if (e.task.status == ts::pending || e.task.status == ts::reserved)
+          cancel_task(self, e, "Task TTL Exceeded", "Task canceled: TTL exceeded");
+      }
+      for (auto& sid : st.retention.due(self))
+        delete_task_record(st, sid);
+    },
+    [=](tr_reply&) {
+      // Replies to anon-less sends (worker_config); nothing to do.
+    },
+  };
+}
+
+} // namespace sb::actors

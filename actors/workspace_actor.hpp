@@ -1,0 +1,97 @@
+#pragma once
+// One TaskRouter workspace. Owns the workspace's configuration (activities,
+// task channels, queue and workflow settings), the directory of its worker,
+// queue and workflow actors, every task record (the authority on a task's
+// assignment status), and the event log. Worker and queue runtime state lives
+// in their own actors; this actor keeps read models of workers for lists.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/timer.hpp"
+#include "metrics/metrics.hpp"
+#include "model/expression.hpp"
+#include "model/taskrouter.hpp"
+#include "model/workflow_config.hpp"
+
+namespace sb::actors {
+
+// Settings every workspace shares, fixed at start.
+struct workspace_options {
+  std::string auth_token;                           // signs event callbacks
+  std::string public_base = "https://taskrouter.twilio.com";
+  std::chrono::seconds task_retention{15 * 60};     // completed/canceled tasks
+  std::size_t max_events = 100000;                  // in memory, newest kept
+  metrics::routing_families metrics;
+  caf::actor webhooks;                              // may be invalid: no callbacks
+};
+
+struct workspace_state {
+  struct queue_entry {
+    model::task_queue queue;
+    std::shared_ptr<const model::expression> target;
+    caf::actor actor;
+    std::uint64_t entered = 0, reserved = 0, assigned = 0, completed = 0, canceled = 0;
+  };
+  struct workflow_entry {
+    model::workflow workflow;
+    std::shared_ptr<const model::workflow_config> config;
+    caf::actor actor;
+    std::uint64_t entered = 0, timed_out = 0;
+  };
+  struct worker_entry {
+    model::worker worker;
+    json_ptr attributes;
+    caf::actor actor;
+    std::vector<std::string> queues;
+  };
+  struct task_entry {
+    model::task task;
+    json_ptr attributes;
+    caf::actor queue;
+    bool reserved_once = false;
+  };
+
+  model::workspace workspace;
+  workspace_options options;
+  std::vector<model::activity> activities;
+  std::vector<model::task_channel> channels;
+  std::vector<queue_entry> queues;
+  std::vector<workflow_entry> workflows;
+  std::unordered_map<std::string, worker_entry> workers;
+  std::vector<std::string> worker_order;
+  std::unordered_map<std::string, task_entry> tasks;
+  std::map<std::uint64_t, std::string> task_order; // creation order -> SID
+  std::uint64_t next_order = 1;
+  std::deque<model::event> events;
+  actor_timers ttl;       // task TTLs, keyed by task SID
+  actor_timers retention; // deletion of finished tasks, keyed by task SID
+  struct {
+    std::uint64_t tasks_created = 0, tasks_canceled = 0, tasks_completed = 0,
+                  tasks_deleted = 0, tasks_timed_out_in_workflow = 0,
+                  reservations_created = 0, reservations_accepted = 0,
+                  reservations_rejected = 0, reservations_timed_out = 0,
+                  reservations_canceled = 0, reservations_rescinded = 0;
+    double acceptance_seconds_total = 0;
+  } counters;
+  std::unordered_map<std::string, prometheus::Counter*> counter_cache;
+  std::unordered_map<std::string, prometheus::Gauge*> gauge_cache;
+
+  static inline const char* name = "workspace";
+};
+
+using workspace_actor_type = caf::stateful_actor<workspace_state>;
+
+// Spawned by the workspaces directory for a new workspace (fresh defaults).
+caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
+                              workspace_options options, std::string template_name);
+
+} // namespace sb::actors

@@ -1,0 +1,351 @@
+#include "api/app.hpp"
+
+#include <chrono>
+#include <unordered_map>
+
+#include "api/routes.hpp"
+#include "model/form.hpp"
+#include "model/taskrouter_json.hpp"
+
+namespace sb::api {
+
+namespace {
+
+using actors::resource;
+using actors::tr_reply;
+using clock_type = std::chrono::steady_clock;
+
+// One request on its way through a bridge actor.
+struct bridge_job {
+  actors::tr_call call;
+  const char* pattern = "";
+  const char* list_key = nullptr;
+  std::string method;
+  std::string base;      // public base URL of the product
+  std::string path;      // request path, for paging URLs
+  model::form query;     // list filters, echoed in paging URLs
+  responder respond;
+  clock_type::time_point start;
+};
+
+} // namespace
+} // namespace sb::api
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
+
+namespace sb::api {
+
+namespace {
+
+const char* method_name(boost::beast::http::verb v) {
+  switch (v) {
+    case boost::beast::http::verb::get: return "GET";
+    case boost::beast::http::verb::post: return "POST";
+    case boost::beast::http::verb::delete_: return "DELETE";
+    case boost::beast::http::verb::put: return "PUT";
+    default: return "OTHER";
+  }
+}
+
+std::string base64_decode(std::string_view in) {
+  static const auto table = [] {
+    std::array<int, 256> t{};
+    t.fill(-1);
+    const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i)
+      t[static_cast<unsigned char>(chars[i])] = i;
+    return t;
+  }();
+  std::string out;
+  int val = 0, bits = -8;
+  for (unsigned char c : in) {
+    if (c == '=')
+      break;
+    if (table[c] < 0)
+      return {};
+    val = (val << 6) + table[c];
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((val >> bits) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+nlohmann::json render_resource(const resource& r, const model::wire_context& ctx,
+                               actors::tr_op op, const std::string& self_url) {
+  using actors::tr_op;
+  return std::visit(
+    [&](const auto& x) -> nlohmann::json {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, actors::worker_channel_ref>) {
+        return model::to_json(x.channel, x.worker_sid, ctx);
+      } else if constexpr (std::is_same_v<T, model::reservation>) {
+        bool worker_view = op == tr_op::worker_reservation_list ||
+                           op == tr_op::worker_reservation_fetch ||
+                           op == tr_op::worker_reservation_update;
+        return model::to_json(x, ctx, worker_view);
+      } else if constexpr (std::is_same_v<T, actors::statistics>) {
+        auto doc = x.doc;
+        doc["account_sid"] = ctx.account_sid;
+        doc["workspace_sid"] = ctx.workspace_sid;
+        if (!doc.contains("url") && op != tr_op::queues_statistics)
+          doc["url"] = self_url;
+        return doc;
+      } else {
+        return model::to_json(x, ctx);
+      }
+    },
+    r);
+}
+
+std::string page_url(const bridge_job& job, std::size_t page, std::size_t size) {
+  model::form_pairs q;
+  for (auto& kv : job.query.pairs())
+    if (kv.first != "PageSize" && kv.first != "Page" && kv.first != "PageToken")
+      q.push_back(kv);
+  q.emplace_back("PageSize", std::to_string(size));
+  q.emplace_back("Page", std::to_string(page));
+  if (page > 0)
+    q.emplace_back("PageToken", "PT" + std::to_string(page * size));
+  return job.base + job.path + "?" + model::encode_form(q);
+}
+
+http_response render(const bridge_job& job, tr_reply& reply) {
+  model::wire_context ctx{job.base, job.call.account_sid, job.call.workspace_sid};
+  http_response out;
+  if (auto* err = std::get_if<model::error>(&reply.value))
+    return error_response(model::http_status(err->kind), err->code, err->message);
+  if (std::holds_alternative<std::monostate>(reply.value)) {
+    out.status = 204;
+    out.content_type.clear();
+    return out;
+  }
+  if (auto* r = std::get_if<resource>(&reply.value)) {
+    if (auto* ws = std::get_if<model::workspace>(r))
+      ctx.workspace_sid = ws->sid;
+    out.status = reply.created ? 201 : 200;
+    out.body = render_resource(*r, ctx, job.call.op, job.base + job.path).dump();
+    return out;
+  }
+  auto& page = std::get<actors::page_result>(reply.value);
+  auto items = nlohmann::json::array();
+  for (auto& item : page.items) {
+    if (auto* ws = std::get_if<model::workspace>(&item))
+      ctx.workspace_sid = ws->sid;
+    items.push_back(render_resource(item, ctx, job.call.op, {}));
+  }
+  std::size_t size = job.call.page.size;
+  std::size_t page_no = job.call.page.offset / size;
+  nlohmann::json meta{{"page", page_no},
+                      {"page_size", size},
+                      {"first_page_url", page_url(job, 0, size)},
+                      {"previous_page_url", page_no > 0 ? nlohmann::json(page_url(job, page_no - 1, size)) : nlohmann::json()},
+                      {"url", page_url(job, page_no, size)},
+                      {"next_page_url", page.has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
+                      {"key", job.list_key}};
+  nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
+  out.body = body.dump();
+  return out;
+}
+
+struct bridge_state {
+  caf::actor directory;
+  std::chrono::seconds timeout{30};
+  metrics::http_families families;
+  std::unordered_map<std::string, prometheus::Counter*> counters;
+  std::unordered_map<std::string, prometheus::Histogram*> latencies;
+  static inline const char* name = "http_bridge";
+};
+
+void observe(bridge_state& st, const bridge_job& job, unsigned status) {
+  if (!st.families.requests)
+    return;
+  std::string route = job.pattern;
+  auto key = route + ' ' + job.method + ' ' + std::to_string(status);
+  auto c = st.counters.find(key);
+  if (c == st.counters.end())
+    c = st.counters
+          .emplace(key, &st.families.requests->Add({{"route", route},
+                                                    {"method", job.method},
+                                                    {"status", std::to_string(status)}}))
+          .first;
+  c->second->Increment();
+  auto lkey = route + ' ' + job.method;
+  auto h = st.latencies.find(lkey);
+  if (h == st.latencies.end())
+    h = st.latencies
+          .emplace(lkey, &st.families.latency->Add({{"route", route}, {"method", job.method}},
+                                                   metrics::latency_buckets()))
+          .first;
+  h->second->Observe(std::chrono::duration<double>(clock_type::now() - job.start).count());
+}
+
+// Carries jobs into the actor system; each bridge keeps few requests in
+// flight (one per open request on its share of connections).
+caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor directory,
+                           std::chrono::seconds timeout, metrics::http_families families) {
+  self->state.directory = std::move(directory);
+  self->state.timeout = timeout;
+  self->state.families = families;
+  return {
+    [=](std::shared_ptr<bridge_job>& job) {
+      auto call = job->call;
+      self->request(self->state.directory, self->state.timeout, std::move(call))
+        .then(
+          [=](tr_reply& reply) {
+            auto response = render(*job, reply);
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          },
+          [=](caf::error& err) {
+            auto response = error_response(503, 20503, "The service did not answer in time");
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          });
+    },
+  };
+}
+
+} // namespace
+
+app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
+         app_config cfg)
+    : sys_(sys), directory_(std::move(directory)), metrics_(metrics), cfg_(std::move(cfg)) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
+    bridges_.push_back(sys_.spawn(bridge_actor, directory_, cfg_.actor_timeout, metrics_.http()));
+}
+
+app::~app() { stop(); }
+
+void app::stop() {
+  for (auto& b : bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  bridges_.clear();
+}
+
+const account* app::authenticate(const std::string& authorization) const {
+  constexpr std::string_view prefix = "Basic ";
+  if (authorization.size() <= prefix.size() ||
+      std::string_view(authorization).substr(0, prefix.size()) != prefix)
+    return nullptr;
+  auto decoded = base64_decode(std::string_view(authorization).substr(prefix.size()));
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos)
+    return nullptr;
+  auto user = std::string_view(decoded).substr(0, colon);
+  auto pass = std::string_view(decoded).substr(colon + 1);
+  for (auto& a : cfg_.accounts)
+    if (a.sid == user && constant_time_equal(a.auth_token, pass))
+      return &a;
+  return nullptr;
+}
+
+void app::handle(http_request&& req, responder respond) {
+  auto start = clock_type::now();
+  std::string_view target = req.target;
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+
+  auto count_direct = [&](const char* route, unsigned status) {
+    if (auto* fam = metrics_.http().requests)
+      fam->Add({{"route", route}, {"method", method_name(req.method)}, {"status", std::to_string(status)}})
+        .Increment();
+  };
+
+  if (path == "/healthz" && req.method == boost::beast::http::verb::get) {
+    respond(http_response{200, "application/json", R"({"status":"ok"})", {}});
+    return;
+  }
+  if (path == "/metrics" && req.method == boost::beast::http::verb::get) {
+    respond(http_response{200, "text/plain; version=0.0.4", metrics_.serialize(), {}});
+    return;
+  }
+  // Product prefix: /taskrouter/v1/... is the same as /v1/... on taskrouter's host.
+  if (path.substr(0, 11) == "/taskrouter")
+    path.remove_prefix(11);
+
+  bool path_known = false;
+  auto route = match_taskrouter(req.method, path, path_known);
+  if (!route) {
+    unsigned status = path_known ? 405 : 404;
+    count_direct("unmatched", status);
+    respond(path_known ? error_response(405, 20004, "Method not allowed")
+                       : error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+    return;
+  }
+  const account* acct = authenticate(req.authorization);
+  if (!acct) {
+    count_direct(route->pattern, 401);
+    auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+    respond(std::move(r));
+    return;
+  }
+  auto q = model::form::parse(query);
+  if (!q) {
+    count_direct(route->pattern, 400);
+    respond(error_response(400, 20001, q.err().message));
+    return;
+  }
+  model::form params;
+  if (req.method == boost::beast::http::verb::post) {
+    if (!req.body.empty() && req.content_type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+      count_direct(route->pattern, 400);
+      respond(error_response(400, 20001, "Content-Type must be application/x-www-form-urlencoded"));
+      return;
+    }
+    auto body = model::form::parse(req.body);
+    if (!body) {
+      count_direct(route->pattern, 400);
+      respond(error_response(400, 20001, body.err().message));
+      return;
+    }
+    params = std::move(*body);
+  } else {
+    params = *q;
+  }
+  auto job = std::make_shared<bridge_job>();
+  auto& call = job->call;
+  call.op = route->op;
+  call.account_sid = acct->sid;
+  call.workspace_sid = std::move(route->workspace_sid);
+  call.sid = std::move(route->sid);
+  call.sub_sid = std::move(route->sub_sid);
+  call.if_match = req.if_match;
+  call.params = std::move(params);
+  if (route->list_key) {
+    auto size = q->get_int("PageSize", 1, 1000);
+    auto page = q->get_int("Page", 0, 1000000);
+    if (!size || !page) {
+      count_direct(route->pattern, 400);
+      respond(error_response(400, 20001, (!size ? size.err() : page.err()).message));
+      return;
+    }
+    call.page.size = static_cast<std::size_t>(size->value_or(50));
+    call.page.offset = static_cast<std::size_t>(page->value_or(0)) * call.page.size;
+  }
+  job->pattern = route->pattern;
+  job->list_key = route->list_key;
+  job->method = method_name(req.method);
+  job->base = cfg_.taskrouter_base;
+  job->path = std::string(path);
+  job->query = std::move(*q);
+  job->respond = std::move(respond);
+  job->start = start;
+  auto& bridge = bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % bridges_.size()];
+  caf::anon_send(bridge, std::move(job));
+}
+
+} // namespace sb::api

@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP adapter: turns each request into a message to the owning actor and
+// the reply into Twilio's JSON. It holds no domain state: only the account
+// table (for authentication), the public base URLs and a pool of bridge
+// actors that carry requests into the actor system without blocking an I/O
+// thread.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "api/http_server.hpp"
+#include "metrics/metrics.hpp"
+
+namespace sb::api {
+
+struct account {
+  std::string sid;
+  std::string auth_token;
+};
+
+struct app_config {
+  std::vector<account> accounts;
+  std::string taskrouter_base = "https://taskrouter.twilio.com";
+  std::size_t bridges = 4;
+  std::chrono::seconds actor_timeout{30};
+};
+
+class app {
+ public:
+  // directory is the TaskRouter root actor; metrics must outlive the app.
+  app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
+      app_config cfg);
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // The http_server's request handler. Never blocks.
+  void handle(http_request&& req, responder respond);
+
+  // Stops the bridge actors.
+  void stop();
+
+ private:
+  const account* authenticate(const std::string& authorization) const;
+
+  caf::actor_system& sys_;
+  caf::actor directory_;
+  const metrics::registry& metrics_;
+  app_config cfg_;
+  std::vector<caf::actor> bridges_;
+  std::atomic<std::size_t> next_bridge_{0};
+};
+
+} // namespace sb::api

@@ -1,0 +1,289 @@
+// switchboard: the server binary. Wires everything in one visible order and
+// shuts down in reverse: metrics, actor system, webhooks, TaskRouter
+// directory, HTTP adapter, HTTP server; then waits for SIGINT or SIGTERM.
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/directory_actor.hpp"
+#include "actors/webhook_actor.hpp"
+#include "api/app.hpp"
+#include "api/http_client.hpp"
+#include "api/http_server.hpp"
+#include "metrics/metrics.hpp"
+#include "model/sid.hpp"
+
+namespace {
+
+struct options {
+  std::string listen = "127.0.0.1";
+  int port = 8080;
+  std::string data = "./data";
+  std::string account_sid;
+  std::string auth_token;
+  std::vector<sb::api::account> extra_accounts;
+  std::string public_base = "https://taskrouter.twilio.com";
+  std::size_t io_threads = 1;
+  std::size_t actor_threads = 0;
+  std::size_t body_limit = 1 << 20;
+};
+
+const char* usage = R"(usage: switchboard [options]
+
+Options (each also read from the environment variable in brackets):
+  --listen ADDR         address to listen on [SWITCHBOARD_LISTEN] (127.0.0.1)
+  --port N              TCP port; 0 picks a free one [SWITCHBOARD_PORT] (8080)
+  --data PATH           data directory [SWITCHBOARD_DATA] (./data)
+  --account-sid AC...   the default account's SID [SWITCHBOARD_ACCOUNT_SID]
+  --auth-token TOKEN    the default account's auth token [SWITCHBOARD_AUTH_TOKEN]
+  --account AC...:TOKEN an additional account; repeatable
+                        [SWITCHBOARD_ACCOUNTS, comma-separated]
+  --public-base URL     base of URLs in responses [SWITCHBOARD_PUBLIC_BASE]
+                        (https://taskrouter.twilio.com)
+  --io-threads N        HTTP I/O threads [SWITCHBOARD_IO_THREADS] (1)
+  --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (cores)
+  --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
+  --help                this text
+
+Without --auth-token, credentials are generated on first start, kept in
+DATA/credentials and printed.
+)";
+
+std::optional<sb::api::account> parse_account(const std::string& text) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos)
+    return std::nullopt;
+  sb::api::account a{text.substr(0, colon), text.substr(colon + 1)};
+  if (!sb::model::is_sid(a.sid, "AC") || a.auth_token.empty())
+    return std::nullopt;
+  return a;
+}
+
+bool parse_options(int argc, char** argv, options& o) {
+  auto env = [](const char* name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name); v && *v)
+      return std::string(v);
+    return std::nullopt;
+  };
+  auto to_size = [](const std::string& s, std::size_t& out) {
+    try {
+      size_t pos = 0;
+      auto v = std::stoull(s, &pos);
+      if (pos != s.size())
+        return false;
+      out = v;
+      return true;
+    } catch (...) {
+      return false;
+    }
+  };
+  if (auto v = env("SWITCHBOARD_LISTEN")) o.listen = *v;
+  if (auto v = env("SWITCHBOARD_PORT")) o.port = std::atoi(v->c_str());
+  if (auto v = env("SWITCHBOARD_DATA")) o.data = *v;
+  if (auto v = env("SWITCHBOARD_ACCOUNT_SID")) o.account_sid = *v;
+  if (auto v = env("SWITCHBOARD_AUTH_TOKEN")) o.auth_token = *v;
+  if (auto v = env("SWITCHBOARD_PUBLIC_BASE")) o.public_base = *v;
+  if (auto v = env("SWITCHBOARD_IO_THREADS")) to_size(*v, o.io_threads);
+  if (auto v = env("SWITCHBOARD_ACTOR_THREADS")) to_size(*v, o.actor_threads);
+  if (auto v = env("SWITCHBOARD_BODY_LIMIT")) to_size(*v, o.body_limit);
+  if (auto v = env("SWITCHBOARD_ACCOUNTS")) {
+    std::stringstream ss(*v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      auto a = parse_account(item);
+      if (!a) {
+        std::cerr << "switchboard: SWITCHBOARD_ACCOUNTS entry '" << item << "' is not AC...:TOKEN\n";
+        return false;
+      }
+      o.extra_accounts.push_back(*a);
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) {
+        std::cerr << "switchboard: " << arg << " needs a value\n";
+        return false;
+      }
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (arg == "--listen") {
+      if (!value(o.listen)) return false;
+    } else if (arg == "--port") {
+      std::size_t p;
+      if (!value(v) || !to_size(v, p) || p > 65535) {
+        std::cerr << "switchboard: --port needs a number from 0 to 65535\n";
+        return false;
+      }
+      o.port = static_cast<int>(p);
+    } else if (arg == "--data") {
+      if (!value(o.data)) return false;
+    } else if (arg == "--account-sid") {
+      if (!value(o.account_sid)) return false;
+    } else if (arg == "--auth-token") {
+      if (!value(o.auth_token)) return false;
+    } else if (arg == "--account") {
+      if (!value(v)) return false;
+      auto a = parse_account(v);
+      if (!a) {
+        std::cerr << "switchboard: --account needs AC<32 hex>:TOKEN\n";
+        return false;
+      }
+      o.extra_accounts.push_back(*a);
+    } else if (arg == "--public-base") {
+      if (!value(o.public_base)) return false;
+    } else if (arg == "--io-threads") {
+      if (!value(v) || !to_size(v, o.io_threads) || o.io_threads == 0) return false;
+    } else if (arg == "--actor-threads") {
+      if (!value(v) || !to_size(v, o.actor_threads)) return false;
+    } else if (arg == "--body-limit") {
+      if (!value(v) || !to_size(v, o.body_limit)) return false;
+    } else {
+      std::cerr << "switchboard: unknown option " << arg << "\n" << usage;
+      return false;
+    }
+  }
+  if (!o.account_sid.empty() && !sb::model::is_sid(o.account_sid, "AC")) {
+    std::cerr << "switchboard: the account SID must be AC followed by 32 hex digits\n";
+    return false;
+  }
+  return true;
+}
+
+// Loads or creates DATA/credentials so a restart keeps the same account.
+bool resolve_credentials(options& o, bool& generated) {
+  generated = false;
+  std::error_code ec;
+  std::filesystem::create_directories(o.data, ec);
+  if (ec) {
+    std::cerr << "switchboard: cannot create data directory " << o.data << ": " << ec.message() << "\n";
+    return false;
+  }
+  auto path = std::filesystem::path(o.data) / "credentials";
+  std::string saved_sid, saved_token;
+  if (std::ifstream in{path}; in)
+    in >> saved_sid >> saved_token;
+  if (o.account_sid.empty())
+    o.account_sid = sb::model::is_sid(saved_sid, "AC") ? saved_sid : sb::model::make_sid("AC");
+  if (o.auth_token.empty()) {
+    if (saved_sid == o.account_sid && !saved_token.empty()) {
+      o.auth_token = saved_token;
+    } else {
+      o.auth_token = sb::model::random_hex32();
+      generated = true;
+    }
+  }
+  if (saved_sid != o.account_sid || saved_token != o.auth_token) {
+    std::ofstream out{path, std::ios::trunc};
+    out << o.account_sid << ' ' << o.auth_token << '\n';
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ec);
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options opt;
+  if (!parse_options(argc, argv, opt))
+    return 2;
+  bool generated = false;
+  if (!resolve_credentials(opt, generated))
+    return 1;
+
+  // Signals are taken by sigwait below, so every thread started from here on
+  // inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  sb::metrics::registry metrics;
+
+  caf::actor_system_config cfg;
+  if (opt.actor_threads > 0)
+    cfg.set("scheduler.max-threads", opt.actor_threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+
+  sb::api::http_client client;
+  auto webhooks = sys.spawn(sb::actors::webhook_actor,
+                            [&client](const std::string& url, const std::string& body,
+                                      std::vector<std::pair<std::string, std::string>> headers,
+                                      std::function<void(int, std::string)> done) {
+                              sb::api::http_client_request req;
+                              req.url = url;
+                              req.body = body;
+                              req.headers = std::move(headers);
+                              client.send(std::move(req), [done](sb::api::http_client_response r) {
+                                done(r.error.empty() ? r.status : 0, std::move(r.body));
+                              });
+                            });
+
+  sb::actors::workspace_options wopts;
+  wopts.auth_token = opt.auth_token;
+  wopts.public_base = opt.public_base;
+  wopts.metrics = metrics.routing();
+  wopts.webhooks = webhooks;
+  auto directory = sys.spawn(sb::actors::directory_actor, wopts);
+
+  sb::api::app_config acfg;
+  acfg.accounts.push_back({opt.account_sid, opt.auth_token});
+  for (auto& a : opt.extra_accounts)
+    acfg.accounts.push_back(a);
+  acfg.taskrouter_base = opt.public_base;
+  sb::api::app app{sys, directory, metrics, acfg};
+
+  sb::api::http_server_config scfg;
+  scfg.address = opt.listen;
+  scfg.port = static_cast<std::uint16_t>(opt.port);
+  scfg.io_threads = opt.io_threads;
+  scfg.body_limit = opt.body_limit;
+  sb::api::http_server server{scfg, [&app](sb::api::http_request&& req, sb::api::responder r) {
+                                app.handle(std::move(req), std::move(r));
+                              }};
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: " << e.what() << "\n";
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
+    app.stop();
+    return 1;
+  }
+
+  std::cout << "Switchboard " << "0.1.0" << " listening on http://" << opt.listen << ":"
+            << server.port() << "\n"
+            << "  data directory: " << opt.data << "\n"
+            << "  account SID:    " << opt.account_sid << "\n"
+            << "  auth token:     " << opt.auth_token << (generated ? "  (generated)" : "") << "\n"
+            << "ready port=" << server.port() << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "switchboard: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down"
+            << std::endl;
+
+  server.stop();
+  app.stop();
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
+  client.stop();
+  return 0;
+}

@@ -1,0 +1,30 @@
+#pragma once
+// The TaskRouter route table: method + path -> operation and path SIDs.
+// Literal segments are tried before {Sid} segments (Workers/Statistics before
+// Workers/{Sid}).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/verb.hpp>
+
+#include "actors/messages.hpp"
+
+namespace sb::api {
+
+struct route_match {
+  actors::tr_op op;
+  const char* pattern;   // the route's label for metrics, e.g. /v1/Workspaces/{Sid}/Tasks
+  const char* list_key;  // the page key for list operations, else nullptr
+  std::string workspace_sid;
+  std::string sid;
+  std::string sub_sid;
+};
+
+// The operation for method and path (no query string), if any. path_known
+// is set when the path exists for some other method (405 rather than 404).
+std::optional<route_match> match_taskrouter(boost::beast::http::verb method, std::string_view path,
+                                            bool& path_known);
+
+} // namespace sb::api

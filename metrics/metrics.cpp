@@ -1,0 +1,51 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace sb::metrics {
+
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
+  return b;
+}
+
+registry::registry() : registry_(std::make_shared<prometheus::Registry>()) {
+  using namespace prometheus;
+  routing_.tasks = &BuildCounter()
+                      .Name("switchboard_tasks_total")
+                      .Help("Task lifecycle events by event (created, assigned, completed, canceled), queue and task channel")
+                      .Register(*registry_);
+  routing_.reservations = &BuildCounter()
+                             .Name("switchboard_reservations_total")
+                             .Help("Reservations ended or accepted, by outcome")
+                             .Register(*registry_);
+  routing_.task_wait = &BuildHistogram()
+                          .Name("switchboard_task_wait_seconds")
+                          .Help("Time from task creation to its first reservation (stage=reserved) and to acceptance (stage=accepted)")
+                          .Register(*registry_);
+  routing_.workers = &BuildGauge()
+                        .Name("switchboard_workers")
+                        .Help("Workers by workspace and activity")
+                        .Register(*registry_);
+  routing_.pending = &BuildGauge()
+                        .Name("switchboard_tasks_pending")
+                        .Help("Tasks waiting for a worker, by queue")
+                        .Register(*registry_);
+  http_.requests = &BuildCounter()
+                      .Name("switchboard_http_requests_total")
+                      .Help("HTTP requests by route, method and status")
+                      .Register(*registry_);
+  http_.latency = &BuildHistogram()
+                     .Name("switchboard_http_request_duration_seconds")
+                     .Help("HTTP request latency by route and method")
+                     .Register(*registry_);
+}
+
+std::string registry::serialize() const {
+  prometheus::TextSerializer s;
+  return s.Serialize(registry_->Collect());
+}
+
+} // namespace sb::metrics

@@ -1,0 +1,48 @@
+#pragma once
+// Switchboard's Prometheus metric families. main owns one instance; actors and
+// the HTTP adapter receive the families they record into, never the registry.
+
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace sb::metrics {
+
+// Families the TaskRouter actors record into.
+struct routing_families {
+  prometheus::Family<prometheus::Counter>* tasks = nullptr;        // event, queue, channel
+  prometheus::Family<prometheus::Counter>* reservations = nullptr; // outcome
+  prometheus::Family<prometheus::Histogram>* task_wait = nullptr;  // stage
+  prometheus::Family<prometheus::Gauge>* workers = nullptr;        // workspace, activity
+  prometheus::Family<prometheus::Gauge>* pending = nullptr;        // queue
+};
+
+// Families the HTTP adapter records into.
+struct http_families {
+  prometheus::Family<prometheus::Counter>* requests = nullptr;  // route, method, status
+  prometheus::Family<prometheus::Histogram>* latency = nullptr; // route, method
+};
+
+class registry {
+ public:
+  registry();
+  routing_families routing() const { return routing_; }
+  http_families http() const { return http_; }
+  // The whole registry in Prometheus text exposition format.
+  std::string serialize() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  routing_families routing_;
+  http_families http_;
+};
+
+// Bucket bounds, in seconds, for latency histograms (100 us to 60 s).
+const prometheus::Histogram::BucketBoundaries& latency_buckets();
+
+} // namespace sb::metrics

@@ -1,0 +1,303 @@
+#include "model/queue_state.hpp"
+
+#include <algorithm>
+
+namespace sb::model {
+
+namespace {
+
+const nlohmann::json* lookup(const nlohmann::json* doc, const std::vector<std::string>& path) {
+  for (auto& p : path) {
+    if (!doc || !doc->is_object())
+      return nullptr;
+    auto it = doc->find(p);
+    if (it == doc->end())
+      return nullptr;
+    doc = &*it;
+  }
+  return doc;
+}
+
+// -1, 0, 1 comparing two attribute values for order_by; missing sorts last.
+int compare_values(const nlohmann::json* a, const nlohmann::json* b) {
+  if (!a && !b)
+    return 0;
+  if (!a)
+    return 1;
+  if (!b)
+    return -1;
+  if (a->is_number() && b->is_number()) {
+    double x = a->get<double>(), y = b->get<double>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a->is_string() && b->is_string()) {
+    auto& x = a->get_ref<const std::string&>();
+    auto& y = b->get_ref<const std::string&>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a->is_boolean() && b->is_boolean())
+    return int(a->get<bool>()) - int(b->get<bool>());
+  return 0;
+}
+
+} // namespace
+
+bool worker_view::has_room(const std::string& channel_sid, bool ignore_capacity) const {
+  if (!available)
+    return false;
+  for (auto& c : channels) {
+    if (c.channel_sid != channel_sid)
+      continue;
+    if (!c.available || c.capacity <= 0)
+      return false;
+    if (ignore_capacity)
+      return true;
+    if (!multi_task && total_load() > 0)
+      return false;
+    return c.load < c.capacity;
+  }
+  return false;
+}
+
+bool worker_view::has_any_room() const {
+  if (!available)
+    return false;
+  if (!multi_task && total_load() > 0)
+    return false;
+  for (auto& c : channels)
+    if (c.available && c.load < c.capacity)
+      return true;
+  return false;
+}
+
+int worker_view::total_load() const {
+  int n = 0;
+  for (auto& c : channels)
+    n += c.load;
+  return n;
+}
+
+void worker_view::add_load(const std::string& channel_sid, int delta) {
+  for (auto& c : channels)
+    if (c.channel_sid == channel_sid) {
+      c.load += delta;
+      return;
+    }
+}
+
+bool queue_state::key_less::operator()(const key& a, const key& b) const {
+  if (a.priority != b.priority)
+    return a.priority > b.priority;
+  if (a.order != b.order)
+    return self->order_ == task_order::fifo ? a.order < b.order : a.order > b.order;
+  return a.sid < b.sid;
+}
+
+void queue_state::set_order(task_order order) {
+  if (order == order_)
+    return;
+  order_ = order;
+  std::set<key, key_less> resorted{key_less{this}};
+  for (auto& k : waiting_)
+    resorted.insert(k);
+  waiting_.swap(resorted);
+}
+
+void queue_state::enqueue(queued_task t) {
+  remove(t.sid);
+  auto sid = t.sid;
+  auto k = key_of(t);
+  tasks_[sid] = entry{std::move(t), task_phase::waiting, {}};
+  waiting_.insert(std::move(k));
+  dirty_tasks_.insert(sid);
+}
+
+bool queue_state::remove(const std::string& task_sid) {
+  auto it = tasks_.find(task_sid);
+  if (it == tasks_.end())
+    return false;
+  if (it->second.phase == task_phase::waiting)
+    waiting_.erase(key_of(it->second.task));
+  tasks_.erase(it);
+  dirty_tasks_.erase(task_sid);
+  return true;
+}
+
+bool queue_state::requeue(const std::string& task_sid, const std::string& exclude_worker) {
+  auto it = tasks_.find(task_sid);
+  if (it == tasks_.end())
+    return false;
+  auto& e = it->second;
+  if (!exclude_worker.empty())
+    e.task.excluded.push_back(exclude_worker);
+  if (e.phase != task_phase::waiting) {
+    e.phase = task_phase::waiting;
+    e.worker_sid.clear();
+    waiting_.insert(key_of(e.task));
+  }
+  dirty_tasks_.insert(task_sid);
+  return true;
+}
+
+void queue_state::offer_refused(const std::string& task_sid) {
+  auto it = tasks_.find(task_sid);
+  if (it == tasks_.end() || it->second.phase != task_phase::offered)
+    return;
+  it->second.phase = task_phase::waiting;
+  it->second.worker_sid.clear();
+  waiting_.insert(key_of(it->second.task));
+  dirty_tasks_.insert(task_sid);
+}
+
+void queue_state::offer_accepted(const std::string& task_sid) {
+  auto it = tasks_.find(task_sid);
+  if (it != tasks_.end() && it->second.phase == task_phase::offered)
+    it->second.phase = task_phase::reserved;
+}
+
+void queue_state::upsert_worker(worker_view v) {
+  auto it = workers_.find(v.sid);
+  if (it != workers_.end() && v.version < it->second.version)
+    return;
+  auto sid = v.sid;
+  workers_[sid] = std::move(v);
+  dirty_workers_.insert(sid);
+}
+
+void queue_state::remove_worker(const std::string& worker_sid) {
+  workers_.erase(worker_sid);
+  dirty_workers_.erase(worker_sid);
+}
+
+std::size_t queue_state::available_workers() const {
+  std::size_t n = 0;
+  for (auto& [sid, w] : workers_)
+    if (w.available)
+      ++n;
+  return n;
+}
+
+std::optional<queue_state::task_phase> queue_state::phase(const std::string& task_sid) const {
+  auto it = tasks_.find(task_sid);
+  if (it == tasks_.end())
+    return std::nullopt;
+  return it->second.phase;
+}
+
+const queued_task* queue_state::find(const std::string& task_sid) const {
+  auto it = tasks_.find(task_sid);
+  return it == tasks_.end() ? nullptr : &it->second.task;
+}
+
+std::optional<std::string> queue_state::oldest_waiting() const {
+  const key* best = nullptr;
+  for (auto& k : waiting_)
+    if (!best || k.order < best->order)
+      best = &k;
+  if (!best)
+    return std::nullopt;
+  return best->sid;
+}
+
+std::vector<std::string> queue_state::waiting_in_order() const {
+  std::vector<std::string> out;
+  out.reserve(waiting_.size());
+  for (auto& k : waiting_)
+    out.push_back(k.sid);
+  return out;
+}
+
+bool queue_state::eligible(const worker_view& w, const queued_task& t) const {
+  if (!w.has_room(t.channel_sid, t.ignore_capacity))
+    return false;
+  if (!t.known_worker_sid.empty() && w.sid != t.known_worker_sid)
+    return false;
+  if (!t.known_worker_name.empty() && w.friendly_name != t.known_worker_name)
+    return false;
+  if (std::find(t.excluded.begin(), t.excluded.end(), w.sid) != t.excluded.end())
+    return false;
+  if (t.worker_filter) {
+    expression_context ctx;
+    ctx.task = t.attributes.get();
+    ctx.worker = w.attributes.get();
+    ctx.default_scope = "worker";
+    if (!t.worker_filter->evaluate(ctx))
+      return false;
+  }
+  return true;
+}
+
+bool queue_state::better(const worker_view& a, const worker_view& b, const queued_task& t) const {
+  for (auto& clause : t.order_by) {
+    int c = compare_values(lookup(a.attributes.get(), clause.path),
+                           lookup(b.attributes.get(), clause.path));
+    if (c != 0)
+      return clause.descending ? c > 0 : c < 0;
+  }
+  if (a.last_idle != b.last_idle)
+    return a.last_idle < b.last_idle;
+  return a.sid < b.sid;
+}
+
+const worker_view* queue_state::best_worker(const queued_task& t) const {
+  if (!t.known_worker_sid.empty()) {
+    auto it = workers_.find(t.known_worker_sid);
+    return it != workers_.end() && eligible(it->second, t) ? &it->second : nullptr;
+  }
+  const worker_view* best = nullptr;
+  for (auto& [sid, w] : workers_)
+    if (eligible(w, t) && (!best || better(w, *best, t)))
+      best = &w;
+  return best;
+}
+
+void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) {
+  waiting_.erase(key_of(e.task));
+  e.phase = task_phase::offered;
+  e.worker_sid = w.sid;
+  w.add_load(e.task.channel_sid, 1);
+  out.push_back({e.task.sid, w.sid});
+}
+
+std::vector<offer> queue_state::match() {
+  std::vector<offer> out;
+  if (!dirty_tasks_.empty()) {
+    std::vector<key> keys;
+    keys.reserve(dirty_tasks_.size());
+    for (auto& sid : dirty_tasks_) {
+      auto it = tasks_.find(sid);
+      if (it != tasks_.end() && it->second.phase == task_phase::waiting)
+        keys.push_back(key_of(it->second.task));
+    }
+    dirty_tasks_.clear();
+    std::sort(keys.begin(), keys.end(), key_less{this});
+    for (auto& k : keys) {
+      auto& e = tasks_.at(k.sid);
+      if (auto* w = best_worker(e.task))
+        make_offer(e, workers_.at(w->sid), out);
+    }
+  }
+  if (!dirty_workers_.empty() && !waiting_.empty()) {
+    std::vector<worker_view*> ws;
+    for (auto& sid : dirty_workers_) {
+      auto it = workers_.find(sid);
+      if (it != workers_.end() && it->second.has_any_room())
+        ws.push_back(&it->second);
+    }
+    std::sort(ws.begin(), ws.end(), [](const worker_view* a, const worker_view* b) {
+      return a->last_idle != b->last_idle ? a->last_idle < b->last_idle : a->sid < b->sid;
+    });
+    for (auto* w : ws) {
+      for (auto it = waiting_.begin(); it != waiting_.end() && w->has_any_room();) {
+        auto& e = tasks_.at(it->sid);
+        ++it; // make_offer erases the current key
+        if (eligible(*w, e.task))
+          make_offer(e, *w, out);
+      }
+    }
+  }
+  dirty_workers_.clear();
+  return out;
+}
+
+} // namespace sb::model

@@ -1,0 +1,149 @@
+#pragma once
+// The matching state of one TaskQueue: its waiting tasks in queue order and
+// its view of the eligible workers' load. Pure: the queue actor feeds it
+// events and sends the offers it returns; the worker actor stays the authority
+// on capacity and may refuse an offer made from a stale view.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/clock.hpp"
+#include "model/expression.hpp"
+#include "model/taskrouter.hpp"
+#include "model/workflow_config.hpp"
+
+namespace sb::model {
+
+// A queue's cached view of one eligible worker.
+struct worker_view {
+  struct channel_load {
+    std::string channel_sid;
+    int capacity = 1;
+    int load = 0;
+    bool available = true;
+  };
+  std::string sid;
+  std::string friendly_name;
+  std::shared_ptr<const nlohmann::json> attributes;
+  bool available = false; // the worker's activity is an available one
+  bool multi_task = true; // false: one task in all, whatever the channel
+  std::vector<channel_load> channels;
+  time_point last_idle;   // earlier means idle longer
+  std::uint64_t version = 0;
+
+  // True when the worker can take one more task on channel_sid.
+  bool has_room(const std::string& channel_sid, bool ignore_capacity) const;
+  // True when the worker has room on any channel.
+  bool has_any_room() const;
+  int total_load() const;
+  void add_load(const std::string& channel_sid, int delta);
+};
+
+// A task as one queue routes it: its attributes, channel, place in order and
+// the workflow target that sent it here.
+struct queued_task {
+  std::string sid;
+  std::shared_ptr<const nlohmann::json> attributes;
+  std::string channel_sid;
+  int priority = 0;
+  std::uint64_t order = 0;
+  bool ignore_capacity = false;
+  std::shared_ptr<const expression> worker_filter;
+  std::vector<order_clause> order_by;
+  std::string known_worker_sid;
+  std::string known_worker_name;
+  std::vector<std::string> excluded; // workers that rejected it or let it time out
+};
+
+// A decision to offer task_sid to worker_sid.
+struct offer {
+  std::string task_sid;
+  std::string worker_sid;
+};
+
+class queue_state {
+ public:
+  explicit queue_state(task_order order = task_order::fifo) : order_(order) {}
+
+  // Changes FIFO/LIFO; waiting tasks are re-sorted.
+  void set_order(task_order order);
+  task_order order() const { return order_; }
+
+  // Adds a waiting task. Replaces an entry with the same SID.
+  void enqueue(queued_task t);
+  // Forgets the task, whatever its state; false when it was not here.
+  bool remove(const std::string& task_sid);
+  // An offered or reserved task returns to its old place; exclude_worker (if
+  // not empty) will not be offered it again. False when the task is unknown.
+  bool requeue(const std::string& task_sid, const std::string& exclude_worker);
+  // The offer of task_sid was refused by the worker: the task waits again.
+  void offer_refused(const std::string& task_sid);
+  // The worker took the offer: the task is reserved, no longer waiting.
+  void offer_accepted(const std::string& task_sid);
+
+  // Inserts or refreshes a worker's view; a view older than the cached one
+  // (by version) is ignored.
+  void upsert_worker(worker_view v);
+  void remove_worker(const std::string& worker_sid);
+  bool has_worker(const std::string& worker_sid) const { return workers_.count(worker_sid) > 0; }
+
+  // Offers to make now. Each offered task is marked offered and the worker's
+  // cached load raised, so one call never offers a task twice or a worker
+  // beyond its cached room.
+  std::vector<offer> match();
+
+  enum class task_phase { waiting, offered, reserved };
+  // The task's phase here, or nullopt when it is not in this queue.
+  std::optional<task_phase> phase(const std::string& task_sid) const;
+  const queued_task* find(const std::string& task_sid) const;
+
+  std::size_t waiting_count() const { return waiting_.size(); }
+  std::size_t task_count() const { return tasks_.size(); }
+  std::size_t worker_count() const { return workers_.size(); }
+  // Eligible workers whose activity is available (skip_if's workers.available).
+  std::size_t available_workers() const;
+  // The waiting task that entered first (the oldest by order), if any.
+  std::optional<std::string> oldest_waiting() const;
+  // Waiting task SIDs in queue order.
+  std::vector<std::string> waiting_in_order() const;
+  const std::unordered_map<std::string, worker_view>& workers() const { return workers_; }
+
+ private:
+  struct key {
+    int priority;
+    std::uint64_t order;
+    std::string sid;
+  };
+  struct key_less {
+    const queue_state* self;
+    bool operator()(const key& a, const key& b) const;
+  };
+  struct entry {
+    queued_task task;
+    task_phase phase = task_phase::waiting;
+    std::string worker_sid;
+  };
+
+  key key_of(const queued_task& t) const { return {t.priority, t.order, t.sid}; }
+  bool eligible(const worker_view& w, const queued_task& t) const;
+  bool better(const worker_view& a, const worker_view& b, const queued_task& t) const;
+  const worker_view* best_worker(const queued_task& t) const;
+  void make_offer(entry& e, worker_view& w, std::vector<offer>& out);
+
+  task_order order_;
+  std::unordered_map<std::string, entry> tasks_;
+  std::set<key, key_less> waiting_{key_less{this}};
+  std::unordered_map<std::string, worker_view> workers_;
+  std::unordered_set<std::string> dirty_tasks_;
+  std::unordered_set<std::string> dirty_workers_;
+};
+
+} // namespace sb::model
