@@ -48,7 +48,7 @@ tr_reply create(directory_actor_type* self, const tr_call& c) {
   // lazily: the reply carries the workspace as created, defaults included.
   st.workspaces[ws.sid] = {ws, actor};
   st.order.push_back(ws.sid);
-  return tr_reply{};
+  return tr_reply{std::monostate{}};
 }
 
 } // namespace

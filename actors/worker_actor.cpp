@@ -289,8 +289,8 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
     },
     [=](worker_config& cfg) -> tr_reply {
       auto& st = self->state;
-      set_activity(st, cfg.activity_sid, cfg.activity_name, cfg.available);
-      st.worker.activity_name = cfg.activity_name;
+      if (!cfg.activity_sid.empty())
+        set_activity(st, cfg.activity_sid, cfg.activity_name, cfg.available);
       if (cfg.attributes) {
         st.attributes = cfg.attributes;
         st.worker.attributes = cfg.attributes_text;

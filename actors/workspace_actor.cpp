@@ -253,12 +253,8 @@ const model::activity* activity_of(workspace_state& st, const std::string& sid) 
 }
 
 worker_config config_for(workspace_state& st, workspace_state::worker_entry& w) {
+  // The activity is left empty ("keep yours"): the worker owns it at run time.
   worker_config cfg;
-  cfg.activity_sid = w.worker.activity_sid;
-  if (auto* a = activity_of(st, w.worker.activity_sid)) {
-    cfg.activity_name = a->friendly_name;
-    cfg.available = a->available;
-  }
   cfg.attributes = w.attributes;
   cfg.attributes_text = w.worker.attributes;
   cfg.friendly_name = w.worker.friendly_name;
@@ -343,13 +339,13 @@ void cancel_task(self_ptr self, workspace_state::task_entry& e, const std::strin
     self->send(e.queue, forget_task{e.task.sid});
   if (!e.task.reservation_sid.empty()) {
     if (auto w = st.workers.find(e.task.worker_sid); w != st.workers.end())
-      self->send(w->second.actor, end_reservation{e.task.reservation_sid,
-                                                  e.task.status == ts::reserved ? rs::canceled
-                                                                                : rs::canceled,
-                                                  reason});
+      self->send(w->second.actor, end_reservation{e.task.reservation_sid, rs::canceled, reason});
   }
   set_status(st, e, ts::canceled);
   e.task.reason = reason;
+  e.task.reservation_sid.clear();
+  e.task.worker_sid.clear();
+  e.queue = caf::actor{};
   st.ttl.cancel(e.task.sid);
   st.retention.schedule(self, e.task.sid, st.options.task_retention);
   ++st.counters.tasks_canceled;
@@ -396,7 +392,10 @@ void on_reservation(self_ptr self, reservation_update& u) {
   auto& r = u.reservation;
   auto it = st.tasks.find(r.task_sid);
   auto w = st.workers.find(r.worker_sid);
-  bool active_here = it != st.tasks.end() && it->second.task.reservation_sid == r.sid;
+  // Only the task's current reservation moves the task; a late message about
+  // an older one (a timeout racing a cancel, say) is recorded and ignored.
+  bool active_here = it != st.tasks.end() && it->second.task.reservation_sid == r.sid &&
+                     !model::is_final(it->second.task.status);
   model::event ev;
   ev.resource_type = "reservation";
   ev.resource_sid = r.sid;
@@ -1077,8 +1076,11 @@ void worker_update(self_ptr self, const tr_call& c) {
     record(self, std::move(ev));
   }
   auto cfg = config_for(st, w);
-  if (!act)
-    cfg.activity_sid = {}; // keep whatever activity the worker has now
+  if (act) {
+    cfg.activity_sid = act->sid;
+    cfg.activity_name = act->friendly_name;
+    cfg.available = act->available;
+  }
   cfg.reject_pending = reject->value_or(false);
   self->delegate(w.actor, std::move(cfg));
 }
@@ -1649,7 +1651,7 @@ void handle_call(self_ptr self, tr_call& c) {
               return;
             }
             auto rt = std::move(stats->doc);
-            rt.erase("waiting_in_order");
+            // waiting_in_order stays: supervisors read the queue order from it.
             rt["activity_statistics"] = activities;
             if (realtime_only)
               rp.deliver(one(statistics{std::move(rt)}));

@@ -99,10 +99,15 @@ std::string_view http_date() {
   return {text, 29};
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()),
+                        beast::string_view(b.data(), b.size()));
+}
+
 bool reserved_header(std::string_view name) {
-  return beast::iequals(name, "content-length") || beast::iequals(name, "server") ||
-         beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding") ||
-         beast::iequals(name, "date");
+  return iequals(name, "content-length") || iequals(name, "server") ||
+         iequals(name, "connection") || iequals(name, "transfer-encoding") ||
+         iequals(name, "date") || iequals(name, "content-type");
 }
 
 bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
@@ -459,7 +464,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
     else if (s.http10) out_ += "Connection: keep-alive\r\n";
     for (const auto& [name, value] : r.headers) {
       if (name.empty() || reserved_header(name) || has_crlf(name) || has_crlf(value)) continue;
-      if (beast::iequals(name, "content-type")) continue;
       out_ += name;
       out_ += ": ";
       out_ += value;
