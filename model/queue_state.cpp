@@ -18,26 +18,28 @@ const nlohmann::json* lookup(const nlohmann::json* doc, const std::vector<std::s
   return doc;
 }
 
-// -1, 0, 1 comparing two attribute values for order_by; missing sorts last.
-int compare_values(const nlohmann::json* a, const nlohmann::json* b) {
-  if (!a && !b)
-    return 0;
-  if (!a)
-    return 1;
-  if (!b)
-    return -1;
-  if (a->is_number() && b->is_number()) {
-    double x = a->get<double>(), y = b->get<double>();
+// An attribute order_by can sort on: a number, string or boolean. Anything
+// else (absent, null, array, object) counts as missing.
+bool sortable(const nlohmann::json* v) {
+  return v && (v->is_number() || v->is_string() || v->is_boolean());
+}
+
+// -1, 0, 1 comparing two sortable values; values of different kinds order
+// numbers < strings < booleans so that the order stays total.
+int compare_values(const nlohmann::json& a, const nlohmann::json& b) {
+  auto kind = [](const nlohmann::json& v) { return v.is_number() ? 0 : v.is_string() ? 1 : 2; };
+  if (kind(a) != kind(b))
+    return kind(a) < kind(b) ? -1 : 1;
+  if (a.is_number()) {
+    double x = a.get<double>(), y = b.get<double>();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
-  if (a->is_string() && b->is_string()) {
-    auto& x = a->get_ref<const std::string&>();
-    auto& y = b->get_ref<const std::string&>();
+  if (a.is_string()) {
+    auto& x = a.get_ref<const std::string&>();
+    auto& y = b.get_ref<const std::string&>();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
-  if (a->is_boolean() && b->is_boolean())
-    return int(a->get<bool>()) - int(b->get<bool>());
-  return 0;
+  return int(a.get<bool>()) - int(b.get<bool>());
 }
 
 } // namespace
@@ -89,7 +91,7 @@ bool queue_state::key_less::operator()(const key& a, const key& b) const {
   if (a.priority != b.priority)
     return a.priority > b.priority;
   if (a.order != b.order)
-    return self->order_ == task_order::fifo ? a.order < b.order : a.order > b.order;
+    return order == task_order::fifo ? a.order < b.order : a.order > b.order;
   return a.sid < b.sid;
 }
 
@@ -97,7 +99,7 @@ void queue_state::set_order(task_order order) {
   if (order == order_)
     return;
   order_ = order;
-  std::set<key, key_less> resorted{key_less{this}};
+  std::set<key, key_less> resorted{key_less{order}};
   for (auto& k : waiting_)
     resorted.insert(k);
   waiting_.swap(resorted);
@@ -155,17 +157,38 @@ void queue_state::offer_accepted(const std::string& task_sid) {
     it->second.phase = task_phase::reserved;
 }
 
+void queue_state::unindex(const worker_view& w) {
+  for (auto& c : w.channels)
+    if (auto it = room_.find(c.channel_sid); it != room_.end())
+      it->second.erase(idle_key{w.last_idle, w.sid});
+}
+
+void queue_state::index(const worker_view& w) {
+  for (auto& c : w.channels)
+    if (w.has_room(c.channel_sid, false))
+      room_[c.channel_sid].insert(idle_key{w.last_idle, w.sid});
+}
+
 void queue_state::upsert_worker(worker_view v) {
   auto it = workers_.find(v.sid);
-  if (it != workers_.end() && v.version < it->second.version)
-    return;
-  auto sid = v.sid;
-  workers_[sid] = std::move(v);
-  dirty_workers_.insert(sid);
+  if (it != workers_.end()) {
+    if (v.version < it->second.version)
+      return;
+    unindex(it->second);
+    it->second = std::move(v);
+  } else {
+    it = workers_.emplace(v.sid, std::move(v)).first;
+  }
+  index(it->second);
+  dirty_workers_.insert(it->first);
 }
 
 void queue_state::remove_worker(const std::string& worker_sid) {
-  workers_.erase(worker_sid);
+  auto it = workers_.find(worker_sid);
+  if (it == workers_.end())
+    return;
+  unindex(it->second);
+  workers_.erase(it);
   dirty_workers_.erase(worker_sid);
 }
 
@@ -229,8 +252,14 @@ bool queue_state::eligible(const worker_view& w, const queued_task& t) const {
 
 bool queue_state::better(const worker_view& a, const worker_view& b, const queued_task& t) const {
   for (auto& clause : t.order_by) {
-    int c = compare_values(lookup(a.attributes.get(), clause.path),
-                           lookup(b.attributes.get(), clause.path));
+    auto* x = lookup(a.attributes.get(), clause.path);
+    auto* y = lookup(b.attributes.get(), clause.path);
+    bool has_x = sortable(x), has_y = sortable(y);
+    if (has_x != has_y)
+      return has_x; // a missing value sorts last in either direction
+    if (!has_x)
+      continue;
+    int c = compare_values(*x, *y);
     if (c != 0)
       return clause.descending ? c > 0 : c < 0;
   }
@@ -244,6 +273,17 @@ const worker_view* queue_state::best_worker(const queued_task& t) const {
     auto it = workers_.find(t.known_worker_sid);
     return it != workers_.end() && eligible(it->second, t) ? &it->second : nullptr;
   }
+  if (t.order_by.empty() && !t.ignore_capacity) {
+    auto it = room_.find(t.channel_sid);
+    if (it == room_.end())
+      return nullptr;
+    for (auto& k : it->second) {
+      auto& w = workers_.at(k.sid);
+      if (eligible(w, t))
+        return &w;
+    }
+    return nullptr;
+  }
   const worker_view* best = nullptr;
   for (auto& [sid, w] : workers_)
     if (eligible(w, t) && (!best || better(w, *best, t)))
@@ -255,7 +295,9 @@ void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) 
   waiting_.erase(key_of(e.task));
   e.phase = task_phase::offered;
   e.worker_sid = w.sid;
+  unindex(w);
   w.add_load(e.task.channel_sid, 1);
+  index(w);
   out.push_back({e.task.sid, w.sid});
 }
 
@@ -270,7 +312,7 @@ std::vector<offer> queue_state::match() {
         keys.push_back(key_of(it->second.task));
     }
     dirty_tasks_.clear();
-    std::sort(keys.begin(), keys.end(), key_less{this});
+    std::sort(keys.begin(), keys.end(), key_less{order_});
     for (auto& k : keys) {
       auto& e = tasks_.at(k.sid);
       if (auto* w = best_worker(e.task))

@@ -122,8 +122,9 @@ class queue_state {
     std::uint64_t order;
     std::string sid;
   };
+  // Holds the order by value (not a pointer to this) so copies stay valid.
   struct key_less {
-    const queue_state* self;
+    task_order order;
     bool operator()(const key& a, const key& b) const;
   };
   struct entry {
@@ -138,9 +139,22 @@ class queue_state {
   const worker_view* best_worker(const queued_task& t) const;
   void make_offer(entry& e, worker_view& w, std::vector<offer>& out);
 
+  // Workers with room on a channel, idle longest first: the common case (no
+  // order_by) takes the first eligible one instead of scanning every worker.
+  struct idle_key {
+    time_point last_idle;
+    std::string sid;
+    bool operator<(const idle_key& o) const {
+      return last_idle != o.last_idle ? last_idle < o.last_idle : sid < o.sid;
+    }
+  };
+  void unindex(const worker_view& w);
+  void index(const worker_view& w);
+
   task_order order_;
+  std::unordered_map<std::string, std::set<idle_key>> room_;
   std::unordered_map<std::string, entry> tasks_;
-  std::set<key, key_less> waiting_{key_less{this}};
+  std::set<key, key_less> waiting_{key_less{order_}};
   std::unordered_map<std::string, worker_view> workers_;
   std::unordered_set<std::string> dirty_tasks_;
   std::unordered_set<std::string> dirty_workers_;

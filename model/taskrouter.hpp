@@ -142,7 +142,8 @@ struct event {
   std::string resource_sid;
   std::string actor_type = "workspace";
   std::string actor_sid;
-  nlohmann::json data = nlohmann::json::object();
+  // event_data as name/value strings (cheap to record; JSON is built on read).
+  std::vector<std::pair<std::string, std::string>> data;
   time_point date;
   // Filter keys kept apart from data for cheap list filtering.
   std::string task_sid, worker_sid, reservation_sid, queue_sid, workflow_sid, task_channel;

@@ -17,6 +17,13 @@ nlohmann::json base_fields(const std::string& sid, time_point created, time_poin
           {"date_updated", iso8601(updated)}};
 }
 
+nlohmann::json data_object(const event& x) {
+  auto out = nlohmann::json::object();
+  for (auto& [k, v] : x.data)
+    out[k] = v;
+  return out;
+}
+
 const char* order_name(task_order o) { return o == task_order::lifo ? "LIFO" : "FIFO"; }
 
 nlohmann::json nullable(const std::string& s) {
@@ -198,7 +205,7 @@ nlohmann::json to_json(const event& x, const wire_context& ctx) {
                    {"actor_type", x.actor_type},
                    {"actor_sid", x.actor_sid},
                    {"actor_url", ws_url(ctx)},
-                   {"event_data", x.data},
+                   {"event_data", data_object(x)},
                    {"event_date", iso8601(x.date)},
                    {"event_date_ms", epoch_ms(x.date)},
                    {"source", "switchboard"},

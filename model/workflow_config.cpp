@@ -1,5 +1,7 @@
 #include "model/workflow_config.hpp"
 
+#include <climits>
+#include <cstdint>
 #include <sstream>
 
 namespace sb::model {
@@ -64,7 +66,11 @@ expected<workflow_target> parse_target(const nlohmann::json& t, const std::strin
         return e.err();
       out.skip_if = *e;
     } else if (k == "priority") {
-      if (!v.is_number_integer())
+      bool fits_int = v.is_number_unsigned()
+                        ? v.get<std::uint64_t>() <= std::uint64_t(INT_MAX)
+                        : v.is_number_integer() && v.get<std::int64_t>() >= INT_MIN &&
+                            v.get<std::int64_t>() <= INT_MAX;
+      if (!fits_int)
         return invalid_parameter(where + ".priority must be an integer");
       out.priority = v.get<int>();
     } else if (k == "timeout") {
@@ -111,6 +117,9 @@ expected<std::vector<order_clause>> parse_order_by(std::string_view text) {
     if (path.size() < 2 || path.front() != "worker")
       return invalid_parameter("order_by key '" + key + "' must start with worker.");
     path.erase(path.begin());
+    for (auto& p : path)
+      if (p.empty())
+        return invalid_parameter("order_by key '" + key + "' has an empty segment");
     oc.path = std::move(path);
     auto d = lower(dir);
     if (d.empty() || d == "asc")
