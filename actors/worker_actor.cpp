@@ -42,7 +42,11 @@ void publish(worker_actor_type* self) {
   worker_status msg{view_of(st), caf::actor_cast<caf::actor>(self)};
   for (auto& [sid, q] : st.queues)
     self->send(q, msg);
-  self->send(st.workspace, worker_snapshot{st.worker});
+  // The workspace's read model tracks the activity; capacity stays here.
+  if (st.published_activity != st.worker.activity_sid) {
+    st.published_activity = st.worker.activity_sid;
+    self->send(st.workspace, worker_snapshot{st.worker});
+  }
 }
 
 void set_activity(worker_state& st, const std::string& sid, const std::string& name,
@@ -232,6 +236,7 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
   st.settings = settings;
   st.multi_task = settings.multi_task;
   st.last_idle = st.worker.created;
+  st.published_activity = st.worker.activity_sid;
   return {
     [=](offer_task& o) {
       auto& st = self->state;

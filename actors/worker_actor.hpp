@@ -34,6 +34,7 @@ struct worker_state {
   std::deque<model::reservation> history;                     // ended, newest last
   actor_timers timers;                                        // reservation timeouts
   std::uint64_t version = 0;
+  std::string published_activity; // the activity the workspace last heard of
   model::time_point last_idle;
 
   static inline const char* name = "worker";

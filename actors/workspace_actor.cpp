@@ -34,17 +34,23 @@ T* find_by_sid(std::vector<T>& v, const std::string& sid) {
 }
 
 workspace_state::queue_entry* find_queue(workspace_state& st, const std::string& sid) {
-  for (auto& q : st.queues)
-    if (q.queue.sid == sid)
-      return &q;
-  return nullptr;
+  auto it = st.queue_index.find(sid);
+  return it == st.queue_index.end() ? nullptr : &st.queues[it->second];
 }
 
 workspace_state::workflow_entry* find_workflow(workspace_state& st, const std::string& sid) {
-  for (auto& w : st.workflows)
-    if (w.workflow.sid == sid)
-      return &w;
-  return nullptr;
+  auto it = st.workflow_index.find(sid);
+  return it == st.workflow_index.end() ? nullptr : &st.workflows[it->second];
+}
+
+// Rebuilds the SID indexes after a queue or workflow was added or removed.
+void reindex(workspace_state& st) {
+  st.queue_index.clear();
+  for (std::size_t i = 0; i < st.queues.size(); ++i)
+    st.queue_index.emplace(st.queues[i].queue.sid, i);
+  st.workflow_index.clear();
+  for (std::size_t i = 0; i < st.workflows.size(); ++i)
+    st.workflow_index.emplace(st.workflows[i].workflow.sid, i);
 }
 
 model::task_channel* find_channel(workspace_state& st, const std::string& sid_or_name) {
@@ -111,13 +117,16 @@ void record(self_ptr self, model::event ev) {
                         {"Sid", ev.sid},
                         {"Timestamp", std::to_string(model::epoch_ms(ev.date) / 1000)},
                         {"TimestampMs", std::to_string(model::epoch_ms(ev.date))}};
-    for (auto it = ev.data.begin(); it != ev.data.end(); ++it)
-      p.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+    for (auto& kv : ev.data)
+      p.push_back(kv);
     self->send(st.options.webhooks,
                webhook_post{st.workspace.event_callback_url, std::move(p), st.options.auth_token,
                             3, caf::actor{}, {}});
   }
-  st.events.push_back(std::move(ev));
+  auto shared = std::make_shared<const model::event>(std::move(ev));
+  if (st.options.event_sink)
+    self->send(st.options.event_sink, shared);
+  st.events.push_back(std::move(shared));
   while (st.events.size() > st.options.max_events)
     st.events.pop_front();
 }
@@ -143,15 +152,15 @@ model::event task_event(const workspace_state::task_entry& e, std::string type,
              {"TaskAge", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                           now() - e.task.created).count())}};
   if (!e.task.queue_sid.empty()) {
-    ev.data["TaskQueueSid"] = e.task.queue_sid;
-    ev.data["TaskQueueName"] = e.task.queue_friendly_name;
+    ev.data.emplace_back("TaskQueueSid", e.task.queue_sid);
+    ev.data.emplace_back("TaskQueueName", e.task.queue_friendly_name);
   }
   if (!e.task.workflow_sid.empty()) {
-    ev.data["WorkflowSid"] = e.task.workflow_sid;
-    ev.data["WorkflowName"] = e.task.workflow_friendly_name;
+    ev.data.emplace_back("WorkflowSid", e.task.workflow_sid);
+    ev.data.emplace_back("WorkflowName", e.task.workflow_friendly_name);
   }
   if (!e.task.reason.empty())
-    ev.data["TaskCanceledReason"] = e.task.reason;
+    ev.data.emplace_back("TaskCanceledReason", e.task.reason);
   return ev;
 }
 
@@ -760,6 +769,7 @@ tr_reply queue_op(self_ptr self, const tr_call& c) {
       e.actor = self->spawn(queue_actor, e.queue, caf::actor_cast<caf::actor>(self));
       self->link_to(e.actor);
       st.queues.push_back(std::move(e));
+      reindex(st);
       refresh_memberships(self);
       refresh_workflows(self);
       return one(*r, true);
@@ -841,6 +851,7 @@ tr_reply queue_op(self_ptr self, const tr_call& c) {
       self->unlink_from(q->actor);
       self->send_exit(q->actor, caf::exit_reason::user_shutdown);
       st.queues.erase(st.queues.begin() + (q - st.queues.data()));
+      reindex(st);
       refresh_memberships(self);
       refresh_workflows(self);
       return tr_reply{std::monostate{}};
@@ -911,6 +922,7 @@ tr_reply workflow_op(self_ptr self, const tr_call& c) {
                             workflow_setup{*r, cfg, qs, caf::actor_cast<caf::actor>(self)});
       self->link_to(e.actor);
       st.workflows.push_back(std::move(e));
+      reindex(st);
       return one(*r, true);
     }
     case tr_op::workflow_list: {
@@ -948,6 +960,7 @@ tr_reply workflow_op(self_ptr self, const tr_call& c) {
       self->unlink_from(w->actor);
       self->send_exit(w->actor, caf::exit_reason::user_shutdown);
       st.workflows.erase(st.workflows.begin() + (w - st.workflows.data()));
+      reindex(st);
       return tr_reply{std::monostate{}};
     }
     default:
@@ -966,9 +979,8 @@ tr_reply worker_create(self_ptr self, const tr_call& c) {
     return fail(model::invalid_parameter("FriendlyName is required"));
   if (name->size() > 64)
     return fail(model::invalid_parameter("FriendlyName must be at most 64 characters"));
-  for (auto& [sid, w] : st.workers)
-    if (w.worker.friendly_name == *name)
-      return fail(model::conflict("A worker named '" + *name + "' already exists", 20001));
+  if (st.worker_names.count(*name))
+    return fail(model::conflict("A worker named '" + *name + "' already exists", 20001));
   auto attrs_text = c.params.get("Attributes").value_or("{}");
   auto attrs = parse_attributes(attrs_text);
   if (!attrs)
@@ -1000,6 +1012,7 @@ tr_reply worker_create(self_ptr self, const tr_call& c) {
   auto cfg = config_for(st, e);
   caf::anon_send(e.actor, std::move(cfg));
   st.worker_order.push_back(w.sid);
+  st.worker_names.emplace(w.friendly_name, w.sid);
   st.workers.emplace(w.sid, std::move(e));
   worker_gauge(st, w.activity_name, 1);
   model::event ev;
@@ -1042,10 +1055,18 @@ void worker_update(self_ptr self, const tr_call& c) {
     if (!act)
       return respond(fail(model::invalid_parameter("ActivitySid " + *a + " is not an activity of this workspace")));
   }
-  if (auto n = c.params.get("FriendlyName")) {
-    if (n->empty() || n->size() > 64)
+  auto new_name = c.params.get("FriendlyName");
+  if (new_name) {
+    if (new_name->empty() || new_name->size() > 64)
       return respond(fail(model::invalid_parameter("FriendlyName must be 1 to 64 characters")));
-    w.worker.friendly_name = *n;
+    if (auto other = st.worker_names.find(*new_name);
+        other != st.worker_names.end() && other->second != w.worker.sid)
+      return respond(fail(model::conflict("A worker named '" + *new_name + "' already exists", 20001)));
+  }
+  if (new_name) {
+    st.worker_names.erase(w.worker.friendly_name);
+    st.worker_names.emplace(*new_name, w.worker.sid);
+    w.worker.friendly_name = *new_name;
   }
   if (attrs) {
     w.attributes = attrs;
@@ -1155,6 +1176,7 @@ tr_reply worker_delete(self_ptr self, const tr_call& c) {
   ev.resource_type = "worker";
   ev.resource_sid = ev.worker_sid = w.worker.sid;
   record(self, std::move(ev));
+  st.worker_names.erase(w.worker.friendly_name);
   st.worker_order.erase(std::find(st.worker_order.begin(), st.worker_order.end(), c.sid));
   st.workers.erase(it);
   return tr_reply{std::monostate{}};
@@ -1574,7 +1596,7 @@ tr_reply event_list(self_ptr self, const tr_call& c) {
   std::vector<const model::event*> rev;
   rev.reserve(st.events.size());
   for (auto it = st.events.rbegin(); it != st.events.rend(); ++it)
-    rev.push_back(&*it);
+    rev.push_back(it->get());
   return paginate(rev, c.page,
                   [&](const model::event* e) {
                     return (!type || e->event_type == *type) && (!task || e->task_sid == *task) &&
@@ -1743,8 +1765,8 @@ void handle_call(self_ptr self, tr_call& c) {
       std::string worker = t.reservation_sid == c.sub_sid ? t.worker_sid : std::string{};
       if (worker.empty())
         for (auto e = st.events.rbegin(); e != st.events.rend(); ++e)
-          if (e->reservation_sid == c.sub_sid && e->task_sid == t.sid) {
-            worker = e->worker_sid;
+          if ((*e)->reservation_sid == c.sub_sid && (*e)->task_sid == t.sid) {
+            worker = (*e)->worker_sid;
             break;
           }
       if (worker.empty())
@@ -1755,8 +1777,8 @@ void handle_call(self_ptr self, tr_call& c) {
       return reply(event_list(self, c));
     case tr_op::event_fetch: {
       for (auto& e : st.events)
-        if (e.sid == c.sid)
-          return reply(one(e));
+        if (e->sid == c.sid)
+          return reply(one(*e));
       return reply(fail(missing()));
     }
     default:
@@ -1822,7 +1844,7 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
       auto ev = task_event(e, "workflow.target-matched", "Task matched a workflow target");
       ev.resource_type = "workflow";
       ev.resource_sid = e.task.workflow_sid;
-      ev.data["WorkflowFilterTargetIndex"] = std::to_string(q.target);
+      ev.data.emplace_back("WorkflowFilterTargetIndex", std::to_string(q.target));
       record(self, std::move(ev));
       record(self, task_event(e, "task-queue.entered", "Task entered queue " + q.queue_name));
     },

@@ -32,6 +32,7 @@ struct workspace_options {
   std::size_t max_events = 100000;                  // in memory, newest kept
   metrics::routing_families metrics;
   caf::actor webhooks;                              // may be invalid: no callbacks
+  caf::actor event_sink;                            // may be invalid: receives every event
 };
 
 struct workspace_state {
@@ -66,12 +67,15 @@ struct workspace_state {
   std::vector<model::task_channel> channels;
   std::vector<queue_entry> queues;
   std::vector<workflow_entry> workflows;
+  std::unordered_map<std::string, std::size_t> queue_index;    // SID -> position in queues
+  std::unordered_map<std::string, std::size_t> workflow_index; // SID -> position in workflows
   std::unordered_map<std::string, worker_entry> workers;
   std::vector<std::string> worker_order;
+  std::unordered_map<std::string, std::string> worker_names; // friendly name -> SID
   std::unordered_map<std::string, task_entry> tasks;
   std::map<std::uint64_t, std::string> task_order; // creation order -> SID
   std::uint64_t next_order = 1;
-  std::deque<model::event> events;
+  std::deque<std::shared_ptr<const model::event>> events; // shared with the event sink
   actor_timers ttl;       // task TTLs, keyed by task SID
   actor_timers retention; // deletion of finished tasks, keyed by task SID
   struct {

@@ -83,7 +83,7 @@ void append_json_string(std::string& out, std::string_view s) {
 // The IMF-fixdate of the current second, cached per thread.
 std::string_view http_date() {
   thread_local std::time_t cached_second = -1;
-  thread_local char text[30];
+  thread_local char text[64];
   const std::time_t now = std::time(nullptr);
   if (now != cached_second) {
     static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

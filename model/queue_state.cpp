@@ -160,7 +160,8 @@ void queue_state::offer_accepted(const std::string& task_sid) {
 void queue_state::unindex(const worker_view& w) {
   for (auto& c : w.channels)
     if (auto it = room_.find(c.channel_sid); it != room_.end())
-      it->second.erase(idle_key{w.last_idle, w.sid});
+      if (auto k = it->second.find(idle_ref{w.last_idle, w.sid}); k != it->second.end())
+        it->second.erase(k);
 }
 
 void queue_state::index(const worker_view& w) {

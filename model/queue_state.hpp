@@ -144,15 +144,24 @@ class queue_state {
   struct idle_key {
     time_point last_idle;
     std::string sid;
-    bool operator<(const idle_key& o) const {
-      return last_idle != o.last_idle ? last_idle < o.last_idle : sid < o.sid;
+  };
+  // Looks an entry up without copying the SID.
+  struct idle_ref {
+    time_point last_idle;
+    const std::string& sid;
+  };
+  struct idle_less {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return a.last_idle != b.last_idle ? a.last_idle < b.last_idle : a.sid < b.sid;
     }
   };
   void unindex(const worker_view& w);
   void index(const worker_view& w);
 
   task_order order_;
-  std::unordered_map<std::string, std::set<idle_key>> room_;
+  std::unordered_map<std::string, std::set<idle_key, idle_less>> room_;
   std::unordered_map<std::string, entry> tasks_;
   std::set<key, key_less> waiting_{key_less{order_}};
   std::unordered_map<std::string, worker_view> workers_;
