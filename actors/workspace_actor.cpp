@@ -1817,7 +1817,24 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
     ch.created = ch.updated = t0;
     st.channels.push_back(ch);
   }
-  (void)template_name;
+  reindex(st);
+  if (template_name == "FIFO") {
+    // Twilio's FIFO template: one queue for every worker and a workflow to it.
+    tr_call q;
+    q.op = tr_op::queue_create;
+    q.params.add("FriendlyName", "Sample Queue");
+    q.params.add("TargetWorkers", "1==1");
+    auto created = queue_op(self, q);
+    if (auto* res = std::get_if<resource>(&created.value)) {
+      auto queue_sid = std::get<model::task_queue>(*res).sid;
+      tr_call w;
+      w.op = tr_op::workflow_create;
+      w.params.add("FriendlyName", "Default Fifo Workflow");
+      w.params.add("Configuration", R"({"task_routing":{"filters":[],"default_filter":{"queue":")" +
+                                      queue_sid + R"("}}})");
+      workflow_op(self, w);
+    }
+  }
   return {
     [=](tr_call& c) { handle_call(self, c); },
     [=](reservation_update& u) { on_reservation(self, u); },

@@ -267,3 +267,20 @@ TEST_CASE("bad input changes nothing", "[actors]") {
   h.account = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
   REQUIRE(test::error_of(h.op(tr_op::workspace_fetch)).code == 20404);
 }
+
+TEST_CASE("the FIFO template creates a sample queue and a default workflow that route", "[actors]") {
+  test::harness h;
+  actors::tr_call c;
+  c.op = tr_op::workspace_create;
+  c.account_sid = h.account;
+  c.params.add("FriendlyName", "fifo");
+  c.params.add("Template", "FIFO");
+  h.workspace = expect_one<model::workspace>(h.call(std::move(c))).sid;
+  auto queues = expect_page<model::task_queue>(h.op(tr_op::queue_list));
+  REQUIRE(queues.size() == 1);
+  REQUIRE(queues[0].friendly_name == "Sample Queue");
+  auto w = h.create_worker("alice", "{}");
+  auto t = h.create_task("{}");
+  REQUIRE(h.task(t).worker_sid == w);
+  REQUIRE(h.task(t).workflow_friendly_name == "Default Fifo Workflow");
+}
