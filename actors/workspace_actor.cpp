@@ -320,6 +320,10 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   r.ignore_capacity = e.task.ignore_capacity;
   if (!direct_queue.empty()) {
     auto* q = find_queue(st, direct_queue);
+    if (e.task.queue_sid.empty()) {
+      e.task.queue_sid = q->queue.sid;
+      e.task.queue_friendly_name = q->queue.friendly_name;
+    }
     enqueue_task en;
     en.task.sid = r.task_sid;
     en.task.attributes = r.attributes;
@@ -337,6 +341,19 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   if (!wf)
     return;
   ++wf->entered;
+  // Choose the filter here so the create response can name the first target's
+  // queue, as Twilio's does; the workflow continues from that filter.
+  r.filter = wf->config->select_filter(*e.attributes);
+  const model::workflow_target* first = nullptr;
+  if (r.filter >= 0 && !wf->config->filters[r.filter].targets.empty())
+    first = &wf->config->filters[r.filter].targets.front();
+  else if (r.filter < 0 && wf->config->default_target)
+    first = &*wf->config->default_target;
+  if (first && e.task.queue_sid.empty())
+    if (auto* q = find_queue(st, first->queue_sid)) {
+      e.task.queue_sid = q->queue.sid;
+      e.task.queue_friendly_name = q->queue.friendly_name;
+    }
   self->send(wf->actor, std::move(r));
 }
 
@@ -1255,10 +1272,10 @@ tr_reply task_create(self_ptr self, const tr_call& c) {
   auto& entry = it->second;
   st.ttl.schedule(self, sid, std::chrono::seconds(entry.task.timeout));
   ++st.counters.tasks_created;
+  start_routing(self, entry, direct_queue);
   if (auto* g = pending_gauge(st, entry.task.queue_sid))
     g->Increment();
   record(self, task_event(entry, "task.created", "Task created"));
-  start_routing(self, entry, direct_queue);
   count_task(st, "created", entry.task);
   return one(entry.task, true);
 }
@@ -1301,15 +1318,30 @@ tr_reply task_list(self_ptr self, const tr_call& c) {
       return fail(model::invalid_parameter("EvaluateTaskAttributes: " + parsed.err().message));
     expr = std::make_shared<const model::expression>(std::move(*parsed));
   }
-  bool newest_first = false;
-  bool by_priority = false;
+  // Ordering: comma-separated Attribute:asc|desc over DateCreated, Priority
+  // and VirtualStartTime (DateCreated and VirtualStartTime not together).
+  struct order_key {
+    int attribute; // 0 DateCreated, 1 Priority, 2 VirtualStartTime
+    bool descending;
+  };
+  std::vector<order_key> ordering;
   if (auto o = c.params.get("Ordering")) {
-    if (*o == "DateCreated:desc")
-      newest_first = true;
-    else if (*o == "Priority:desc,DateCreated:asc" || *o == "Priority:desc")
-      by_priority = true;
-    else if (*o != "DateCreated:asc")
-      return fail(model::invalid_parameter("Ordering must be DateCreated:asc, DateCreated:desc or Priority:desc,DateCreated:asc"));
+    std::stringstream ss(*o);
+    std::string item;
+    bool date = false, vstart = false;
+    while (std::getline(ss, item, ',')) {
+      auto colon = item.find(':');
+      auto attr = item.substr(0, colon);
+      auto dir = colon == std::string::npos ? std::string("asc") : item.substr(colon + 1);
+      int a = attr == "DateCreated" ? 0 : attr == "Priority" ? 1 : attr == "VirtualStartTime" ? 2 : -1;
+      if (a < 0 || (dir != "asc" && dir != "desc"))
+        return fail(model::invalid_parameter("Ordering '" + item + "' must be DateCreated, Priority or VirtualStartTime followed by :asc or :desc"));
+      date = date || a == 0;
+      vstart = vstart || a == 2;
+      ordering.push_back({a, dir == "desc"});
+    }
+    if (date && vstart)
+      return fail(model::invalid_parameter("Ordering cannot combine DateCreated and VirtualStartTime"));
   }
   auto keep = [&](const std::string& sid) {
     auto& e = st.tasks.at(sid);
@@ -1331,17 +1363,26 @@ tr_reply task_list(self_ptr self, const tr_call& c) {
   };
   auto make = [&](const std::string& sid) { return resource{st.tasks.at(sid).task}; };
   std::vector<std::string> sids;
-  if (newest_first) {
-    for (auto it = st.task_order.rbegin(); it != st.task_order.rend(); ++it)
-      sids.push_back(it->second);
-  } else {
-    for (auto& [o, sid] : st.task_order)
-      sids.push_back(sid);
-    if (by_priority)
-      std::stable_sort(sids.begin(), sids.end(), [&](auto& a, auto& b) {
-        return st.tasks.at(a).task.priority > st.tasks.at(b).task.priority;
-      });
-  }
+  sids.reserve(st.task_order.size());
+  for (auto& [o, sid] : st.task_order)
+    sids.push_back(sid);
+  if (!ordering.empty())
+    std::stable_sort(sids.begin(), sids.end(), [&](const std::string& a, const std::string& b) {
+      auto& x = st.tasks.at(a).task;
+      auto& y = st.tasks.at(b).task;
+      for (auto& k : ordering) {
+        int cmp = 0;
+        if (k.attribute == 0)
+          cmp = x.order < y.order ? -1 : (x.order > y.order ? 1 : 0);
+        else if (k.attribute == 1)
+          cmp = x.priority < y.priority ? -1 : (x.priority > y.priority ? 1 : 0);
+        else
+          cmp = x.virtual_start < y.virtual_start ? -1 : (x.virtual_start > y.virtual_start ? 1 : 0);
+        if (cmp != 0)
+          return k.descending ? cmp > 0 : cmp < 0;
+      }
+      return false;
+    });
   return paginate(sids, c.page, keep, make);
 }
 

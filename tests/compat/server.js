@@ -1,0 +1,163 @@
+'use strict';
+// Starts the Switchboard binary on a free port with a fresh data directory and
+// builds official `twilio` clients whose requests go to it.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+const twilio = require('twilio');
+
+const DEFAULT_BIN = path.resolve(__dirname, '../../build/api/switchboard');
+const READY_TIMEOUT_MS = 15000;
+const STOP_TIMEOUT_MS = 5000;
+
+// Every live server, so that a crashing test run still kills them.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try { child.kill('SIGKILL'); } catch (_) { /* already gone */ }
+  }
+});
+
+// A RequestClient that sends https://<product>.twilio.com/<path>?<query> to
+// http://127.0.0.1:<port>/<path>?<query> and leaves every other URL alone.
+// It also keeps a short log of round trips, so failures can say what the
+// library sent and what the server answered.
+class LocalRequestClient extends twilio.RequestClient {
+  constructor(baseUrl, opts) {
+    super(opts);
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.log = [];
+  }
+
+  rewrite(uri) {
+    let u;
+    try { u = new URL(uri); } catch (_) { return uri; }
+    if (u.protocol !== 'https:' || !/^([a-z0-9-]+)(\.[a-z0-9-]+)*\.twilio\.com$/.test(u.hostname)) {
+      return uri;
+    }
+    return this.baseUrl + u.pathname + u.search;
+  }
+
+  async request(opts) {
+    const original = opts.uri;
+    opts = { ...opts, uri: this.rewrite(opts.uri) };
+    const entry = {
+      method: opts.method,
+      uri: original,
+      params: opts.params,
+      data: opts.data,
+    };
+    this.log.push(entry);
+    if (this.log.length > 50) this.log.shift();
+    const res = await super.request(opts);
+    entry.status = res.statusCode;
+    entry.body = res.body;
+    return res;
+  }
+
+  last() {
+    return this.log[this.log.length - 1];
+  }
+}
+
+function waitForReady(child, deadlineMs) {
+  return new Promise((resolve, reject) => {
+    const info = { lines: [] };
+    const rl = readline.createInterface({ input: child.stdout });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const fail = (msg) => {
+      cleanup();
+      reject(new Error(`${msg}\nstdout:\n${info.lines.join('\n')}\nstderr:\n${stderr}`));
+    };
+    const timer = setTimeout(() => fail(`server not ready within ${deadlineMs} ms`), deadlineMs);
+    const onExit = (code, signal) => fail(`server exited early (code ${code}, signal ${signal})`);
+    const onError = (err) => fail(`cannot start server: ${err.message}`);
+    function cleanup() {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      rl.close();
+    }
+    child.once('exit', onExit);
+    child.once('error', onError);
+    rl.on('line', (line) => {
+      info.lines.push(line);
+      let m;
+      if ((m = /^\s*account SID:\s+(AC[0-9a-f]{32})/.exec(line))) info.accountSid = m[1];
+      else if ((m = /^\s*auth token:\s+(\S+)/.exec(line))) info.authToken = m[1];
+      else if ((m = /^ready port=(\d+)/.exec(line))) {
+        info.port = Number(m[1]);
+        cleanup();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        child.stdout.resume();
+        if (!info.accountSid || !info.authToken) {
+          reject(new Error(`ready without credentials:\n${info.lines.join('\n')}`));
+        } else {
+          resolve(info);
+        }
+      }
+    });
+  });
+}
+
+/**
+ * Start a server. `extraAccounts` is a list of {sid, token} passed as
+ * `--account SID:TOKEN`. Returns {port, baseUrl, accountSid, authToken,
+ * client(sid?, token?), stop()}.
+ */
+async function startServer({ extraAccounts = [] } = {}) {
+  const bin = process.env.SWITCHBOARD_BIN || DEFAULT_BIN;
+  if (!fs.existsSync(bin)) {
+    throw new Error(`server binary not found at ${bin} (set SWITCHBOARD_BIN)`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-compat-'));
+  const args = ['--port', '0', '--data', dataDir];
+  for (const a of extraAccounts) args.push('--account', `${a.sid}:${a.token}`);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+
+  let info;
+  try {
+    info = await waitForReady(child, READY_TIMEOUT_MS);
+  } catch (err) {
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const baseUrl = `http://127.0.0.1:${info.port}`;
+
+  async function stop() {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  function client(sid = info.accountSid, token = info.authToken) {
+    const httpClient = new LocalRequestClient(baseUrl);
+    const c = twilio(sid, token, { httpClient });
+    c.trace = httpClient;
+    return c;
+  }
+
+  return {
+    port: info.port,
+    baseUrl,
+    accountSid: info.accountSid,
+    authToken: info.authToken,
+    process: child,
+    client,
+    stop,
+  };
+}
+
+module.exports = { startServer, LocalRequestClient, twilio };
