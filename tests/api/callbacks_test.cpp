@@ -1,0 +1,305 @@
+// Outbound callbacks from the real binary to a real local receiver: workspace
+// event callbacks (signed as Twilio signs them, retried after a failure, never
+// blocking routing) and workflow assignment callbacks (an accept or reject
+// instruction in the answer is obeyed).
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "model/form.hpp"
+#include "model/signature.hpp"
+#include "server_fixture.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+struct received {
+  std::string target;
+  std::string signature;
+  sb::model::form params;
+};
+
+// A minimal HTTP receiver on loopback: records every request and answers with
+// whatever `answer` returns for it. A connection whose answer is empty is held
+// open without a response (a receiver that hangs).
+class receiver {
+ public:
+  using answer_fn = std::function<std::pair<unsigned, std::string>(const received&)>;
+
+  explicit receiver(answer_fn answer) : answer_(std::move(answer)), acceptor_(ioc_, {tcp::v4(), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~receiver() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    {
+      // A blocked accept() is not woken by close(): connect once to wake it.
+      boost::asio::io_context wake_ioc;
+      tcp::socket wake{wake_ioc};
+      wake.connect({boost::asio::ip::address_v4::loopback(), port_}, ec);
+    }
+    accept_thread_.join();
+    acceptor_.close(ec);
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      for (auto& s : sockets_)
+        s->shutdown(tcp::socket::shutdown_both, ec);
+    }
+    for (auto& t : workers_)
+      t.join();
+  }
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // Waits until pred holds over the requests seen so far, or the deadline.
+  bool wait_for(const std::function<bool(const std::vector<received>&)>& pred,
+                std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock{mutex_};
+    return cv_.wait_for(lock, timeout, [&] { return pred(seen_); });
+  }
+
+  std::vector<received> seen() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return seen_;
+  }
+
+ private:
+  void accept_loop() {
+    while (!stopping_) {
+      auto socket = std::make_shared<tcp::socket>(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(*socket, ec);
+      if (ec || stopping_)
+        return;
+      std::lock_guard<std::mutex> guard{mutex_};
+      sockets_.push_back(socket);
+      workers_.emplace_back([this, socket] { serve(socket); });
+    }
+  }
+
+  void serve(std::shared_ptr<tcp::socket> socket) {
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      boost::system::error_code ec;
+      http::read(*socket, buffer, req, ec);
+      if (ec)
+        return;
+      received r;
+      r.target = std::string(req.target());
+      r.signature = std::string(req["X-Twilio-Signature"]);
+      auto parsed = sb::model::form::parse(req.body());
+      if (parsed)
+        r.params = *parsed;
+      auto [status, body] = answer_(r);
+      {
+        std::lock_guard<std::mutex> guard{mutex_};
+        seen_.push_back(r);
+      }
+      cv_.notify_all();
+      if (status == 0)
+        return; // hang: keep the connection open, answer nothing
+      http::response<http::string_body> res{static_cast<http::status>(status), 11};
+      res.set(http::field::content_type, "application/json");
+      res.body() = body;
+      res.prepare_payload();
+      http::write(*socket, res, ec);
+      if (ec)
+        return;
+    }
+  }
+
+  answer_fn answer_;
+  boost::asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::vector<std::thread> workers_;
+  std::vector<received> seen_;
+};
+
+std::string param(const received& r, const std::string& name) {
+  return r.params.get(name).value_or("");
+}
+
+bool has_event(const std::vector<received>& seen, const std::string& type) {
+  for (auto& r : seen)
+    if (param(r, "EventType") == type)
+      return true;
+  return false;
+}
+
+// A workspace with one queue, one workflow (optionally with an assignment
+// callback) and one available worker.
+struct routing_setup {
+  std::string ws, queue, workflow, worker, available;
+};
+
+routing_setup make_routing(sbtest::api_client& api, const std::string& event_url,
+                           const std::string& assignment_url = {}) {
+  routing_setup s;
+  sbtest::form ws_params{{"FriendlyName", "callbacks"}};
+  if (!event_url.empty())
+    ws_params.emplace_back("EventCallbackUrl", event_url);
+  auto ws = api.post("/v1/Workspaces", ws_params);
+  REQUIRE(ws.status == 201);
+  s.ws = ws.json()["sid"];
+  auto base = "/v1/Workspaces/" + s.ws;
+  auto activities = api.get(base + "/Activities").json();
+  for (auto& a : activities["activities"])
+    if (a["friendly_name"] == "Available")
+      s.available = a["sid"];
+  auto q = api.post(base + "/TaskQueues", {{"FriendlyName", "q"}, {"TargetWorkers", "1==1"}});
+  REQUIRE(q.status == 201);
+  s.queue = q.json()["sid"];
+  sbtest::form wf{{"FriendlyName", "wf"},
+                  {"Configuration", R"({"task_routing":{"default_filter":{"queue":")" + s.queue + R"("}}})"}};
+  if (!assignment_url.empty())
+    wf.emplace_back("AssignmentCallbackUrl", assignment_url);
+  auto w = api.post(base + "/Workflows", wf);
+  REQUIRE(w.status == 201);
+  s.workflow = w.json()["sid"];
+  auto wk = api.post(base + "/Workers", {{"FriendlyName", "alice"}, {"ActivitySid", s.available}});
+  REQUIRE(wk.status == 201);
+  s.worker = wk.json()["sid"];
+  return s;
+}
+
+// Polls the task until pred holds or the deadline passes.
+nlohmann::json wait_task(sbtest::api_client& api, const std::string& path,
+                         const std::function<bool(const nlohmann::json&)>& pred,
+                         std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json t;
+  do {
+    t = api.get(path).json();
+    if (pred(t))
+      return t;
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < deadline);
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("event callbacks are posted, signed like Twilio's webhooks", "[api][callbacks]") {
+  receiver rx{[](const received&) { return std::pair<unsigned, std::string>{200, "{}"}; }};
+  sbtest::server_process server;
+  sbtest::api_client api{server.port(), server.account_sid(), server.auth_token()};
+  auto url = rx.url("/events?tenant=1");
+  auto s = make_routing(api, url);
+  auto task = api.post("/v1/Workspaces/" + s.ws + "/Tasks", {{"Attributes", R"({"topic":"billing"})"}});
+  REQUIRE(task.status == 201);
+  REQUIRE(rx.wait_for([](auto& seen) {
+    return has_event(seen, "task.created") && has_event(seen, "reservation.created") &&
+           has_event(seen, "worker.created");
+  }));
+  for (auto& r : rx.seen()) {
+    INFO(param(r, "EventType"));
+    REQUIRE(r.target == "/events?tenant=1");
+    // The signature covers the URL exactly as configured plus the sorted parameters.
+    REQUIRE(r.signature == sb::model::twilio_signature(server.auth_token(), url, r.params.pairs()));
+    REQUIRE(param(r, "AccountSid") == server.account_sid());
+    REQUIRE(param(r, "WorkspaceSid") == s.ws);
+    REQUIRE_FALSE(param(r, "Sid").empty());
+  }
+  for (auto& r : rx.seen())
+    if (param(r, "EventType") == "task.created")
+      REQUIRE(param(r, "TaskAttributes") == R"({"topic":"billing"})");
+}
+
+TEST_CASE("a failed event delivery is retried", "[api][callbacks]") {
+  std::atomic<int> calls{0};
+  // The first two deliveries fail; later ones succeed.
+  receiver rx{[&](const received&) {
+    return ++calls <= 2 ? std::pair<unsigned, std::string>{500, "{}"}
+                        : std::pair<unsigned, std::string>{200, "{}"};
+  }};
+  sbtest::server_process server;
+  sbtest::api_client api{server.port(), server.account_sid(), server.auth_token()};
+  auto s = make_routing(api, rx.url("/events"));
+  // Some event was delivered more than once: the same event SID arrived again.
+  REQUIRE(rx.wait_for([](auto& seen) {
+    for (size_t i = 0; i < seen.size(); ++i)
+      for (size_t j = i + 1; j < seen.size(); ++j)
+        if (param(seen[i], "Sid") == param(seen[j], "Sid"))
+          return true;
+    return false;
+  }, 15s));
+  // And every event was eventually delivered at least once with a 2xx.
+  REQUIRE(rx.wait_for([](auto& seen) { return has_event(seen, "worker.created"); }, 15s));
+}
+
+TEST_CASE("a receiver that never answers does not hold up routing", "[api][callbacks]") {
+  receiver rx{[](const received&) { return std::pair<unsigned, std::string>{0, ""}; }};
+  sbtest::server_process server;
+  sbtest::api_client api{server.port(), server.account_sid(), server.auth_token()};
+  auto s = make_routing(api, rx.url("/events"));
+  auto task = api.post("/v1/Workspaces/" + s.ws + "/Tasks", {{"Attributes", "{}"}});
+  REQUIRE(task.status == 201);
+  std::string path = "/v1/Workspaces/" + s.ws + "/Tasks/" + task.json()["sid"].get<std::string>();
+  auto t = wait_task(api, path, [](auto& t) { return t["assignment_status"] == "reserved"; }, 5s);
+  REQUIRE(t["assignment_status"] == "reserved");
+}
+
+TEST_CASE("the assignment callback's accept instruction is obeyed", "[api][callbacks]") {
+  receiver rx{[](const received& r) {
+    return std::pair<unsigned, std::string>{200, R"({"instruction":"accept"})"};
+  }};
+  sbtest::server_process server;
+  sbtest::api_client api{server.port(), server.account_sid(), server.auth_token()};
+  auto s = make_routing(api, {}, rx.url("/assign"));
+  auto task = api.post("/v1/Workspaces/" + s.ws + "/Tasks", {{"Attributes", "{}"}});
+  REQUIRE(task.status == 201);
+  std::string path = "/v1/Workspaces/" + s.ws + "/Tasks/" + task.json()["sid"].get<std::string>();
+  auto t = wait_task(api, path, [](auto& t) { return t["assignment_status"] == "assigned"; });
+  REQUIRE(t["assignment_status"] == "assigned");
+  auto seen = rx.seen();
+  REQUIRE(seen.size() == 1);
+  REQUIRE(param(seen[0], "TaskSid") == t["sid"]);
+  REQUIRE(param(seen[0], "WorkerSid") == s.worker);
+  REQUIRE(seen[0].signature ==
+          sb::model::twilio_signature(server.auth_token(), rx.url("/assign"), seen[0].params.pairs()));
+}
+
+TEST_CASE("the assignment callback's reject instruction is obeyed", "[api][callbacks]") {
+  receiver rx{[](const received&) {
+    return std::pair<unsigned, std::string>{200, R"({"instruction":"reject"})"};
+  }};
+  sbtest::server_process server;
+  sbtest::api_client api{server.port(), server.account_sid(), server.auth_token()};
+  auto s = make_routing(api, {}, rx.url("/assign"));
+  auto task = api.post("/v1/Workspaces/" + s.ws + "/Tasks", {{"Attributes", "{}"}});
+  std::string sid = task.json()["sid"];
+  std::string path = "/v1/Workspaces/" + s.ws + "/Tasks/" + sid;
+  REQUIRE(rx.wait_for([](auto& seen) { return seen.size() >= 1; }));
+  // The only worker rejected it, so the task waits again with no reservation pending.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  nlohmann::json res;
+  do {
+    res = api.get(path + "/Reservations").json();
+  } while ((res["reservations"].empty() || res["reservations"][0]["reservation_status"] != "rejected") &&
+           std::chrono::steady_clock::now() < deadline);
+  REQUIRE(res["reservations"].size() == 0); // the task's reservations list shows the current holder only
+  auto t = api.get(path).json();
+  REQUIRE(t["assignment_status"] == "pending");
+  auto rejected = api.get("/v1/Workspaces/" + s.ws + "/Events", {{"EventType", "reservation.rejected"}}).json();
+  REQUIRE(rejected["events"].size() == 1);
+}
