@@ -958,6 +958,9 @@ tr_reply workflow_op(self_ptr self, const tr_call& c) {
       auto* w = find_workflow(st, c.sid);
       if (!w)
         return fail(missing());
+      auto reevaluate = c.params.get_bool("ReEvaluateTasks");
+      if (!reevaluate)
+        return fail(reevaluate.err());
       auto cfg = w->config;
       auto r = apply(w->workflow, false, cfg);
       if (!r)
@@ -965,7 +968,20 @@ tr_reply workflow_op(self_ptr self, const tr_call& c) {
       w->workflow = *r;
       w->config = cfg;
       refresh_workflows(self);
-      return one(w->workflow);
+      if (reevaluate->value_or(false)) {
+        // Pending tasks of this workflow start over under the new configuration.
+        auto sid = w->workflow.sid;
+        for (auto& [o, task_sid] : st.task_order) {
+          auto& e = st.tasks.at(task_sid);
+          if (e.task.workflow_sid != sid || e.task.status != ts::pending)
+            continue;
+          if (e.queue)
+            self->send(e.queue, forget_task{task_sid});
+          e.queue = caf::actor{};
+          start_routing(self, e, {});
+        }
+      }
+      return one(find_workflow(st, c.sid)->workflow);
     }
     case tr_op::workflow_delete: {
       auto* w = find_workflow(st, c.sid);

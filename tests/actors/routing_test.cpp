@@ -284,3 +284,21 @@ TEST_CASE("the FIFO template creates a sample queue and a default workflow that 
   REQUIRE(h.task(t).worker_sid == w);
   REQUIRE(h.task(t).workflow_friendly_name == "Default Fifo Workflow");
 }
+
+TEST_CASE("ReEvaluateTasks moves pending tasks to the new configuration's targets", "[actors]") {
+  test::harness h;
+  h.create_workspace("ws");
+  auto q1 = h.create_queue("old", "team == 'old'");
+  auto q2 = h.create_queue("new", "team == 'new'");
+  auto wf = h.create_workflow("wf", single_queue_workflow(q1));
+  auto t = h.create_task("{}");
+  REQUIRE(h.task(t).queue_sid == q1);
+  auto w = h.create_worker("nina", R"({"team":"new"})");
+  REQUIRE(h.task(t).status == task_status::pending);
+  expect_one<model::workflow>(h.op(tr_op::workflow_update, wf, {},
+                                   {{"Configuration", single_queue_workflow(q2)},
+                                    {"ReEvaluateTasks", "true"}}));
+  REQUIRE(h.task(t).queue_sid == q2);
+  REQUIRE(h.task(t).worker_sid == w);
+  REQUIRE(h.queue_stats(q1)["total_tasks"] == 0);
+}
