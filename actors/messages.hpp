@@ -108,7 +108,7 @@ inline tr_reply one(resource r, bool created = false) {
 struct route_task {
   std::string task_sid;
   json_ptr attributes;
-  std::string channel_sid;
+  std::string channel_name;
   int priority = 0;
   std::uint64_t order = 0;
   bool ignore_capacity = false;
@@ -154,7 +154,7 @@ struct workflow_timed_out {
 // queue -> worker: take this task?
 struct offer_task {
   std::string task_sid;
-  std::string channel_sid;
+  std::string channel_name;
   std::string queue_sid;
   std::string workflow_sid;
   json_ptr attributes;

@@ -18,7 +18,7 @@ void match(queue_actor_type* self) {
     }
     offer_task msg;
     msg.task_sid = o.task_sid;
-    msg.channel_sid = qt->channel_sid;
+    msg.channel_name = qt->channel_name;
     msg.queue_sid = st.queue.sid;
     msg.attributes = qt->attributes;
     msg.ignore_capacity = qt->ignore_capacity;
@@ -54,7 +54,7 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       route_task route;
       route.task_sid = e.task.sid;
       route.attributes = e.task.attributes;
-      route.channel_sid = e.task.channel_sid;
+      route.channel_name = e.task.channel_name;
       route.priority = e.task.priority;
       route.order = e.task.order;
       route.ignore_capacity = e.task.ignore_capacity;

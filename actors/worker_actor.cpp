@@ -24,13 +24,13 @@ model::worker_view view_of(const worker_state& st) {
   v.version = st.version;
   v.channels.reserve(st.worker.channels.size());
   for (auto& c : st.worker.channels)
-    v.channels.push_back({c.task_channel_sid, c.configured_capacity, c.assigned_tasks, c.available});
+    v.channels.push_back({c.task_channel_unique_name, c.configured_capacity, c.assigned_tasks, c.available});
   return v;
 }
 
-model::worker_channel* channel_of(worker_state& st, const std::string& channel_sid) {
+model::worker_channel* channel_of(worker_state& st, const std::string& channel_name) {
   for (auto& c : st.worker.channels)
-    if (c.task_channel_sid == channel_sid)
+    if (c.task_channel_unique_name == channel_name)
       return &c;
   return nullptr;
 }
@@ -63,9 +63,9 @@ void set_activity(worker_state& st, const std::string& sid, const std::string& n
     st.last_idle = st.worker.status_changed;
 }
 
-bool has_room(const worker_state& st, const std::string& channel_sid, bool ignore_capacity) {
+bool has_room(const worker_state& st, const std::string& channel_name, bool ignore_capacity) {
   auto v = view_of(st);
-  return v.has_room(channel_sid, ignore_capacity);
+  return v.has_room(channel_name, ignore_capacity);
 }
 
 // Ends an active reservation with status; frees its capacity unless it moves
@@ -85,7 +85,7 @@ void finish(worker_actor_type* self, const std::string& res_sid,
   if (status == model::reservation_status::wrapping ||
       status == model::reservation_status::accepted)
     return;
-  if (auto* c = channel_of(st, ar.reservation.task_channel_sid)) {
+  if (auto* c = channel_of(st, ar.reservation.task_channel)) {
     c->assigned_tasks = std::max(0, c->assigned_tasks - 1);
     c->updated = ar.reservation.updated;
   }
@@ -241,7 +241,7 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
     [=](offer_task& o) {
       auto& st = self->state;
       bool taken = !st.by_task.count(o.task_sid) &&
-                   has_room(st, o.channel_sid, o.ignore_capacity);
+                   has_room(st, o.channel_name, o.ignore_capacity);
       offer_answer answer{o.task_sid, st.worker.sid, taken};
       if (!taken) {
         self->send(caf::actor_cast<caf::actor>(self->current_sender()), answer);
@@ -252,10 +252,10 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
       r.task_sid = o.task_sid;
       r.worker_sid = st.worker.sid;
       r.worker_name = st.worker.friendly_name;
-      r.task_channel_sid = o.channel_sid;
+      r.task_channel = o.channel_name;
       r.created = r.updated = now();
       auto queue = caf::actor_cast<caf::actor>(self->current_sender());
-      if (auto* c = channel_of(st, o.channel_sid)) {
+      if (auto* c = channel_of(st, o.channel_name)) {
         ++c->assigned_tasks;
         c->updated = r.created;
       }

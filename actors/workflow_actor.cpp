@@ -46,7 +46,7 @@ void step(workflow_actor_type* self, route_task r) {
   enqueue_task e;
   e.task.sid = r.task_sid;
   e.task.attributes = r.attributes;
-  e.task.channel_sid = r.channel_sid;
+  e.task.channel_name = r.channel_name;
   e.task.priority = target.priority ? *target.priority : r.priority;
   e.task.order = r.order;
   e.task.ignore_capacity = r.ignore_capacity;

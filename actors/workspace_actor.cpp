@@ -314,7 +314,7 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   route_task r;
   r.task_sid = e.task.sid;
   r.attributes = e.attributes;
-  r.channel_sid = e.task.task_channel_sid;
+  r.channel_name = e.task.task_channel_unique_name;
   r.priority = e.task.priority;
   r.order = e.task.order;
   r.ignore_capacity = e.task.ignore_capacity;
@@ -327,7 +327,7 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
     enqueue_task en;
     en.task.sid = r.task_sid;
     en.task.attributes = r.attributes;
-    en.task.channel_sid = r.channel_sid;
+    en.task.channel_name = r.channel_name;
     en.task.priority = r.priority;
     en.task.order = r.order;
     en.task.ignore_capacity = r.ignore_capacity;

@@ -217,7 +217,7 @@ double baseline(const params& p, int tasks) {
     model::queued_task t;
     t.sid = "WT" + std::to_string(n);
     t.attributes = attrs;
-    t.channel_sid = "chat";
+    t.channel_name = "chat";
     t.order = static_cast<std::uint64_t>(n);
     queues[q].enqueue(std::move(t));
     for (auto& o : queues[q].match()) {

@@ -44,11 +44,11 @@ int compare_values(const nlohmann::json& a, const nlohmann::json& b) {
 
 } // namespace
 
-bool worker_view::has_room(const std::string& channel_sid, bool ignore_capacity) const {
+bool worker_view::has_room(const std::string& channel_name, bool ignore_capacity) const {
   if (!available)
     return false;
   for (auto& c : channels) {
-    if (c.channel_sid != channel_sid)
+    if (c.channel_name != channel_name)
       continue;
     if (!c.available || c.capacity <= 0)
       return false;
@@ -79,9 +79,9 @@ int worker_view::total_load() const {
   return n;
 }
 
-void worker_view::add_load(const std::string& channel_sid, int delta) {
+void worker_view::add_load(const std::string& channel_name, int delta) {
   for (auto& c : channels)
-    if (c.channel_sid == channel_sid) {
+    if (c.channel_name == channel_name) {
       c.load += delta;
       return;
     }
@@ -159,15 +159,15 @@ void queue_state::offer_accepted(const std::string& task_sid) {
 
 void queue_state::unindex(const worker_view& w) {
   for (auto& c : w.channels)
-    if (auto it = room_.find(c.channel_sid); it != room_.end())
+    if (auto it = room_.find(c.channel_name); it != room_.end())
       if (auto k = it->second.find(idle_ref{w.last_idle, w.sid}); k != it->second.end())
         it->second.erase(k);
 }
 
 void queue_state::index(const worker_view& w) {
   for (auto& c : w.channels)
-    if (w.has_room(c.channel_sid, false))
-      room_[c.channel_sid].insert(idle_key{w.last_idle, w.sid});
+    if (w.has_room(c.channel_name, false))
+      room_[c.channel_name].insert(idle_key{w.last_idle, w.sid});
 }
 
 void queue_state::upsert_worker(worker_view v) {
@@ -232,7 +232,7 @@ std::vector<std::string> queue_state::waiting_in_order() const {
 }
 
 bool queue_state::eligible(const worker_view& w, const queued_task& t) const {
-  if (!w.has_room(t.channel_sid, t.ignore_capacity))
+  if (!w.has_room(t.channel_name, t.ignore_capacity))
     return false;
   if (!t.known_worker_sid.empty() && w.sid != t.known_worker_sid)
     return false;
@@ -275,7 +275,7 @@ const worker_view* queue_state::best_worker(const queued_task& t) const {
     return it != workers_.end() && eligible(it->second, t) ? &it->second : nullptr;
   }
   if (t.order_by.empty() && !t.ignore_capacity) {
-    auto it = room_.find(t.channel_sid);
+    auto it = room_.find(t.channel_name);
     if (it == room_.end())
       return nullptr;
     for (auto& k : it->second) {
@@ -297,7 +297,7 @@ void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) 
   e.phase = task_phase::offered;
   e.worker_sid = w.sid;
   unindex(w);
-  w.add_load(e.task.channel_sid, 1);
+  w.add_load(e.task.channel_name, 1);
   index(w);
   out.push_back({e.task.sid, w.sid});
 }

@@ -25,7 +25,7 @@ namespace sb::model {
 // A queue's cached view of one eligible worker.
 struct worker_view {
   struct channel_load {
-    std::string channel_sid;
+    std::string channel_name; // the task channel's unique name
     int capacity = 1;
     int load = 0;
     bool available = true;
@@ -39,12 +39,12 @@ struct worker_view {
   time_point last_idle;   // earlier means idle longer
   std::uint64_t version = 0;
 
-  // True when the worker can take one more task on channel_sid.
-  bool has_room(const std::string& channel_sid, bool ignore_capacity) const;
+  // True when the worker can take one more task on channel_name.
+  bool has_room(const std::string& channel_name, bool ignore_capacity) const;
   // True when the worker has room on any channel.
   bool has_any_room() const;
   int total_load() const;
-  void add_load(const std::string& channel_sid, int delta);
+  void add_load(const std::string& channel_name, int delta);
 };
 
 // A task as one queue routes it: its attributes, channel, place in order and
@@ -52,7 +52,7 @@ struct worker_view {
 struct queued_task {
   std::string sid;
   std::shared_ptr<const nlohmann::json> attributes;
-  std::string channel_sid;
+  std::string channel_name; // the task channel's unique name ("chat")
   int priority = 0;
   std::uint64_t order = 0;
   bool ignore_capacity = false;

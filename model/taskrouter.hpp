@@ -120,7 +120,7 @@ struct reservation {
   std::string sid;
   std::string task_sid;
   std::string worker_sid, worker_name;
-  std::string task_channel_sid;
+  std::string task_channel; // the task channel's unique name
   reservation_status status = reservation_status::pending;
   time_point created, updated;
 };

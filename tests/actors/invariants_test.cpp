@@ -148,14 +148,14 @@ struct world {
       for (auto& r : h.worker_reservations(w))
         if (active(r.status)) {
           active_by_task[r.task_sid].push_back(r);
-          ++load[r.task_channel_sid];
+          ++load[r.task_channel];
         }
       auto worker = h.worker(w);
       auto channels = expect_page<actors::worker_channel_ref>(h.op(tr_op::worker_channel_list, w));
       for (auto& c : channels) {
         INFO("worker " << w << " channel " << c.channel.task_channel_unique_name);
-        REQUIRE(load[c.channel.task_channel_sid] <= c.channel.configured_capacity);
-        REQUIRE(load[c.channel.task_channel_sid] == c.channel.assigned_tasks);
+        REQUIRE(load[c.channel.task_channel_unique_name] <= c.channel.configured_capacity);
+        REQUIRE(load[c.channel.task_channel_unique_name] == c.channel.assigned_tasks);
       }
     }
     std::map<std::string, int> pending_per_queue;

@@ -52,18 +52,18 @@ worker_view worker(std::string sid, int idle_s, const char* attributes = "{}",
 
 worker_view::channel_load* channel(worker_view& w, const std::string& sid) {
   for (auto& c : w.channels)
-    if (c.channel_sid == sid)
+    if (c.channel_name == sid)
       return &c;
   FAIL("worker " << w.sid << " has no channel " << sid);
   return nullptr;
 }
 
 queued_task task(std::string sid, int priority, std::uint64_t order,
-                 const std::string& channel_sid = chat) {
+                 const std::string& channel_name = chat) {
   queued_task t;
   t.sid = std::move(sid);
   t.attributes = attrs("{}");
-  t.channel_sid = channel_sid;
+  t.channel_name = channel_name;
   t.priority = priority;
   t.order = order;
   return t;
@@ -83,10 +83,10 @@ std::vector<sb::model::order_clause> order_by(const char* text) {
   return *o;
 }
 
-int load_of(const queue_state& q, const std::string& worker_sid, const std::string& channel_sid) {
+int load_of(const queue_state& q, const std::string& worker_sid, const std::string& channel_name) {
   const auto& w = q.workers().at(worker_sid);
   for (auto& c : w.channels)
-    if (c.channel_sid == channel_sid)
+    if (c.channel_name == channel_name)
       return c.load;
   return -1;
 }
@@ -1047,7 +1047,7 @@ struct simulation {
     queued_task t;
     t.sid = sid;
     t.attributes = s.attributes;
-    t.channel_sid = s.channel;
+    t.channel_name = s.channel;
     t.priority = pick(3);
     t.order = next_order++;
     t.ignore_capacity = s.ignore_capacity;
@@ -1187,7 +1187,7 @@ struct simulation {
       auto& b = before.at(sid);
       REQUIRE(w.channels.size() == b.channels.size());
       for (std::size_t i = 0; i < w.channels.size(); ++i) {
-        INFO("worker " << sid << " channel " << w.channels[i].channel_sid);
+        INFO("worker " << sid << " channel " << w.channels[i].channel_name);
         CHECK(w.channels[i].load == b.channels[i].load);
         if (!with_ignore_capacity)
           CHECK(w.channels[i].load <= w.channels[i].capacity);
