@@ -239,6 +239,12 @@ struct workflow_setup {
   caf::actor workspace;
 };
 
+// workspace -> worker: a task channel was created; the worker gets a channel
+// for it.
+struct add_worker_channel {
+  model::worker_channel channel;
+};
+
 // workspace settings workers need.
 struct workspace_settings {
   std::string timeout_activity_sid;
@@ -272,6 +278,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::worker_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::queue_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workflow_setup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workspace_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::add_worker_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::timers_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::model::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const sb::model::event>)

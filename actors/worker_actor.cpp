@@ -324,6 +324,10 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
       publish(self);
       return one(st.worker);
     },
+    [=](add_worker_channel& a) {
+      self->state.worker.channels.push_back(std::move(a.channel));
+      publish(self);
+    },
     [=](workspace_settings& s) {
       self->state.settings = s;
       if (self->state.multi_task != s.multi_task) {

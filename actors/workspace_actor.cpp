@@ -226,6 +226,22 @@ void worker_gauge(workspace_state& st, const std::string& activity, double delta
   it->second->Increment(delta);
 }
 
+// Keeps the task's copy of a reservation (the task view of reservations).
+void note_reservation(workspace_state::task_entry& e, const model::reservation& r) {
+  for (auto& x : e.reservations)
+    if (x.sid == r.sid) {
+      x = r;
+      return;
+    }
+  e.reservations.push_back(r);
+}
+
+// Ends the task's current reservation from this side (cancel, wrap-up or
+// completion through the task): tells the worker, updates the task's copy and
+// records the reservation event.
+void end_current_reservation(self_ptr self, workspace_state::task_entry& e,
+                             model::reservation_status status, const std::string& reason);
+
 // Changes a task's status, keeping the pending gauge in step.
 void set_status(workspace_state& st, workspace_state::task_entry& e, ts status) {
   if (e.task.status == status)
@@ -357,16 +373,42 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   self->send(wf->actor, std::move(r));
 }
 
+void end_current_reservation(self_ptr self, workspace_state::task_entry& e,
+                             model::reservation_status status, const std::string& reason) {
+  auto& st = self->state;
+  if (auto w = st.workers.find(e.task.worker_sid); w != st.workers.end())
+    self->send(w->second.actor, end_reservation{e.task.reservation_sid, status, reason});
+  for (auto& r : e.reservations)
+    if (r.sid == e.task.reservation_sid) {
+      r.status = status;
+      r.updated = now();
+      model::event ev;
+      ev.event_type = status == rs::canceled    ? "reservation.canceled"
+                      : status == rs::wrapping  ? "reservation.wrapup"
+                      : status == rs::completed ? "reservation.completed"
+                                                : "reservation.rescinded";
+      ev.description = ev.event_type;
+      ev.resource_type = "reservation";
+      ev.resource_sid = ev.reservation_sid = r.sid;
+      ev.worker_sid = r.worker_sid;
+      ev.task_sid = r.task_sid;
+      ev.queue_sid = e.task.queue_sid;
+      ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
+                 {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+      record(self, std::move(ev));
+      if (status == rs::canceled)
+        ++st.counters.reservations_canceled;
+    }
+}
+
 // Cancels a task with reason; tells its queue and any reservation holder.
 void cancel_task(self_ptr self, workspace_state::task_entry& e, const std::string& reason,
                  const std::string& event_description) {
   auto& st = self->state;
   if (e.queue)
     self->send(e.queue, forget_task{e.task.sid});
-  if (!e.task.reservation_sid.empty()) {
-    if (auto w = st.workers.find(e.task.worker_sid); w != st.workers.end())
-      self->send(w->second.actor, end_reservation{e.task.reservation_sid, rs::canceled, reason});
-  }
+  if (!e.task.reservation_sid.empty())
+    end_current_reservation(self, e, rs::canceled, reason);
   set_status(st, e, ts::canceled);
   e.task.reason = reason;
   e.task.reservation_sid.clear();
@@ -431,12 +473,20 @@ void on_reservation(self_ptr self, reservation_update& u) {
   ev.queue_sid = u.queue_sid;
   ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
              {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+  if (it != st.tasks.end())
+    note_reservation(it->second, r);
   switch (r.status) {
     case rs::pending: {
       if (it == st.tasks.end() || it->second.task.status != ts::pending) {
         // The task moved on while the offer was in flight: undo the reservation.
         if (w != st.workers.end())
           self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
+        if (it != st.tasks.end()) {
+          auto rescinded = r;
+          rescinded.status = rs::rescinded;
+          note_reservation(it->second, rescinded);
+          ++st.counters.reservations_rescinded;
+        }
         return;
       }
       auto& e = it->second;
@@ -677,9 +727,16 @@ tr_reply channel_op(self_ptr self, const tr_call& c) {
       ch.channel_optimized_routing = opt->value_or(false);
       ch.created = ch.updated = now();
       st.channels.push_back(ch);
-      // Every worker gets the new channel with capacity 1.
+      // Every worker gets the new channel with capacity 1, as on Twilio.
       for (auto& [sid, w] : st.workers) {
-        (void)w;
+        model::worker_channel wc;
+        wc.sid = model::make_sid("WC");
+        wc.task_channel_sid = ch.sid;
+        wc.task_channel_unique_name = ch.unique_name;
+        wc.configured_capacity = 1;
+        wc.created = wc.updated = ch.created;
+        w.worker.channels.push_back(wc);
+        self->send(w.actor, add_worker_channel{wc});
       }
       return one(ch, true);
     }
@@ -1456,11 +1513,8 @@ tr_reply task_update(self_ptr self, const tr_call& c) {
     if (*target == ts::canceled) {
       cancel_task(self, e, reason.empty() ? "Task canceled" : reason, "Task canceled");
     } else {
-      if (w != st.workers.end())
-        self->send(w->second.actor, end_reservation{e.task.reservation_sid,
-                                                    *target == ts::wrapping ? rs::wrapping
-                                                                            : rs::completed,
-                                                    reason});
+      end_current_reservation(self, e, *target == ts::wrapping ? rs::wrapping : rs::completed,
+                              reason);
       if (*target == ts::completed)
         count_reservation(st, "completed");
       finish_task(self, e, *target, reason);
@@ -1809,26 +1863,31 @@ void handle_call(self_ptr self, tr_call& c) {
       auto it = st.tasks.find(c.sid);
       if (it == st.tasks.end())
         return reply(fail(missing()));
-      auto& t = it->second.task;
+      auto& e = it->second;
       if (c.op == tr_op::task_reservation_list) {
-        // Reservations of a task live with the workers that held them; the
-        // current one is enough for the common case, and history is in events.
-        if (t.worker_sid.empty())
-          return reply(tr_reply{page_result{}});
-        c.sub_sid = t.sid;
-        return forward_reservation(self, c, t.worker_sid);
+        std::optional<rs> want;
+        if (auto s = c.params.get("ReservationStatus")) {
+          want = model::parse_reservation_status(*s);
+          if (!want)
+            return reply(fail(model::invalid_parameter("ReservationStatus '" + *s + "' is not a reservation status")));
+        }
+        auto worker = c.params.get("WorkerSid");
+        return reply(paginate(e.reservations, c.page,
+                              [&](const model::reservation& r) {
+                                return (!want || r.status == *want) &&
+                                       (!worker || r.worker_sid == *worker);
+                              },
+                              [](const model::reservation& r) { return resource{r}; }));
       }
-      // Find the worker from the reservation's events when it is no longer current.
-      std::string worker = t.reservation_sid == c.sub_sid ? t.worker_sid : std::string{};
-      if (worker.empty())
-        for (auto e = st.events.rbegin(); e != st.events.rend(); ++e)
-          if ((*e)->reservation_sid == c.sub_sid && (*e)->task_sid == t.sid) {
-            worker = (*e)->worker_sid;
-            break;
-          }
-      if (worker.empty())
+      const model::reservation* found = nullptr;
+      for (auto& r : e.reservations)
+        if (r.sid == c.sub_sid)
+          found = &r;
+      if (!found)
         return reply(fail(missing()));
-      return forward_reservation(self, c, worker);
+      if (c.op == tr_op::task_reservation_fetch)
+        return reply(one(*found));
+      return forward_reservation(self, c, found->worker_sid);
     }
     case tr_op::event_list:
       return reply(event_list(self, c));

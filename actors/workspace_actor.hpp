@@ -59,6 +59,7 @@ struct workspace_state {
     json_ptr attributes;
     caf::actor queue;
     bool reserved_once = false;
+    std::vector<model::reservation> reservations; // every reservation of the task, oldest first
   };
 
   model::workspace workspace;

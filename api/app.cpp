@@ -73,6 +73,16 @@ std::string base64_decode(std::string_view in) {
   return out;
 }
 
+// True when text starts with prefix (given in lower case), ignoring ASCII case.
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size())
+    return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i])
+      return false;
+  return true;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
     return false;
@@ -235,9 +245,9 @@ void app::stop() {
 }
 
 const account* app::authenticate(const std::string& authorization) const {
-  constexpr std::string_view prefix = "Basic ";
-  if (authorization.size() <= prefix.size() ||
-      std::string_view(authorization).substr(0, prefix.size()) != prefix)
+  // The scheme name is case-insensitive (RFC 9110).
+  constexpr std::string_view prefix = "basic ";
+  if (authorization.size() <= prefix.size() || !starts_with_nocase(authorization, prefix))
     return nullptr;
   auto decoded = base64_decode(std::string_view(authorization).substr(prefix.size()));
   auto colon = decoded.find(':');
@@ -276,13 +286,18 @@ void app::handle(http_request&& req, responder respond) {
   if (path.substr(0, 11) == "/taskrouter")
     path.remove_prefix(11);
 
-  bool path_known = false;
-  auto route = match_taskrouter(req.method, path, path_known);
+  std::string allowed;
+  auto route = match_taskrouter(req.method, path, allowed);
   if (!route) {
-    unsigned status = path_known ? 405 : 404;
-    count_direct("unmatched", status);
-    respond(path_known ? error_response(405, 20004, "Method not allowed")
-                       : error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+    if (!allowed.empty()) {
+      count_direct("unmatched", 405);
+      auto r = error_response(405, 20004, "Method not allowed");
+      r.headers.emplace_back("Allow", allowed);
+      respond(std::move(r));
+    } else {
+      count_direct("unmatched", 404);
+      respond(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+    }
     return;
   }
   const account* acct = authenticate(req.authorization);
@@ -301,7 +316,8 @@ void app::handle(http_request&& req, responder respond) {
   }
   model::form params;
   if (req.method == boost::beast::http::verb::post) {
-    if (!req.body.empty() && req.content_type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+    if (!req.body.empty() &&
+        !starts_with_nocase(req.content_type, "application/x-www-form-urlencoded")) {
       count_direct(route->pattern, 400);
       respond(error_response(400, 20001, "Content-Type must be application/x-www-form-urlencoded"));
       return;

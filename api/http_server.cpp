@@ -162,6 +162,7 @@ class request_parser final : public http::basic_parser<true> {
 
   http_request request;
   bool http10 = false;
+  bool expect_continue = false;
 
  private:
   static void keep_first(std::string& slot, beast::string_view value) {
@@ -182,6 +183,9 @@ class request_parser final : public http::basic_parser<true> {
       case http::field::authorization: keep_first(request.authorization, value); break;
       case http::field::content_type: keep_first(request.content_type, value); break;
       case http::field::if_match: keep_first(request.if_match, value); break;
+      case http::field::expect:
+        expect_continue = beast::iequals(value, "100-continue");
+        break;
       default:
         if (name_string.size() < 16 || (name_string[0] != 'x' && name_string[0] != 'X')) break;
         if (beast::iequals(name_string, "x-forwarded-host")) {
@@ -278,7 +282,24 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
   // Called by the parser, inside a read, when a request header is complete.
-  void on_request_header() { set_deadline(core_->cfg.request_timeout); }
+  // Answers Expect: 100-continue when no earlier answer is owed (otherwise
+  // the client sends its body after its own wait).
+  void on_request_header(bool expect_continue) {
+    set_deadline(core_->cfg.request_timeout);
+    if (!expect_continue || writing_ || owed() > 0 || parser_->is_done()) return;
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    writing_ = true;
+    net::async_write(socket_, net::buffer(continue_line.data(), continue_line.size()),
+                     [self = shared_from_this()](error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (self->closed_) return;
+                       if (ec) {
+                         self->close_now();
+                         return;
+                       }
+                       self->flush();
+                     });
+  }
 
  private:
   struct slot {
@@ -531,7 +552,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 };
 
 namespace {
-void request_parser::on_header_impl(error_code&) { owner_.on_request_header(); }
+void request_parser::on_header_impl(error_code&) { owner_.on_request_header(expect_continue); }
 } // namespace
 
 void responder::operator()(http_response response) const {

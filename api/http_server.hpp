@@ -85,8 +85,9 @@ struct http_server_config {
   // A connection with no request in progress and no answer owed is closed
   // after idle_timeout.
   std::chrono::seconds idle_timeout{30};
-  // Once a request header has arrived, the body, the handler's answer and the
-  // write of the answer must each make progress within request_timeout.
+  // Once a request header has arrived, its body must arrive, the handler must
+  // answer and the answer must be written, each within request_timeout;
+  // otherwise the connection is closed.
   std::chrono::seconds request_timeout{30};
   std::size_t max_connections = 10000;  // further connections are closed at once
   std::size_t max_pipelined = 16;  // answers owed per connection before reading pauses

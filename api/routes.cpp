@@ -130,8 +130,9 @@ bool match(const std::vector<std::string_view>& pat, const std::vector<std::stri
 
 } // namespace
 
-std::optional<route_match> match_taskrouter(verb method, std::string_view path, bool& path_known) {
-  path_known = false;
+std::optional<route_match> match_taskrouter(verb method, std::string_view path,
+                                            std::string& allowed) {
+  allowed.clear();
   auto segs = segments(path);
   std::vector<std::string_view> sids;
   auto& pats = split_patterns();
@@ -140,7 +141,9 @@ std::optional<route_match> match_taskrouter(verb method, std::string_view path, 
     if (!match(pats[i], segs, sids))
       continue;
     if (r.method != method) {
-      path_known = true;
+      auto name = std::string(boost::beast::http::to_string(r.method));
+      if (allowed.find(name) == std::string::npos)
+        allowed += (allowed.empty() ? "" : ", ") + name;
       continue;
     }
     route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};

@@ -22,9 +22,10 @@ struct route_match {
   std::string sub_sid;
 };
 
-// The operation for method and path (no query string), if any. path_known
-// is set when the path exists for some other method (405 rather than 404).
+// The operation for method and path (no query string), if any. When the
+// path exists only for other methods, allowed lists them ("GET, POST") for a
+// 405 answer; it stays empty for an unknown path.
 std::optional<route_match> match_taskrouter(boost::beast::http::verb method, std::string_view path,
-                                            bool& path_known);
+                                            std::string& allowed);
 
 } // namespace sb::api

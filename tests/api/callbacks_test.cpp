@@ -297,7 +297,9 @@ TEST_CASE("the assignment callback's reject instruction is obeyed", "[api][callb
     res = api.get(path + "/Reservations").json();
   } while ((res["reservations"].empty() || res["reservations"][0]["reservation_status"] != "rejected") &&
            std::chrono::steady_clock::now() < deadline);
-  REQUIRE(res["reservations"].size() == 0); // the task's reservations list shows the current holder only
+  REQUIRE(res["reservations"].size() == 1);
+  REQUIRE(res["reservations"][0]["reservation_status"] == "rejected");
+  REQUIRE(res["reservations"][0]["worker_sid"] == s.worker);
   auto t = api.get(path).json();
   REQUIRE(t["assignment_status"] == "pending");
   auto rejected = api.get("/v1/Workspaces/" + s.ws + "/Events", {{"EventType", "reservation.rejected"}}).json();

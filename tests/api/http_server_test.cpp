@@ -148,14 +148,14 @@ class test_client {
   // True when the server closes the connection (EOF or reset) within the
   // deadline; data still arriving is discarded.
   bool wait_closed(std::chrono::milliseconds within = deadline) {
-    error_code result;
+    bool closed = false;
     bool done = false;
     std::function<void()> next;
     char scratch[4096];
     next = [&] {
       socket_.async_read_some(net::buffer(scratch), [&](error_code ec, std::size_t) {
         if (ec) {
-          result = ec;
+          closed = ec != net::error::operation_aborted;
           done = true;
         } else {
           next();
@@ -165,7 +165,7 @@ class test_client {
     if (buffer_.size() > 0) buffer_.consume(buffer_.size());
     next();
     run(within, done);
-    return done;
+    return closed;
   }
 
   tcp::socket& socket() { return socket_; }
@@ -428,6 +428,16 @@ TEST_CASE("server honours Connection: close and HTTP/1.0", "[api]") {
     c.write("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     CHECK(c.read().body() == "GET /b|");
   }
+}
+
+TEST_CASE("server answers Expect: 100-continue before the body", "[api]") {
+  http_server server(test_config(), echo_handler());
+  server.start();
+  test_client c(server.port());
+  c.write("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(c.read().result_int() == 100);
+  c.write("hello");
+  CHECK(c.read().body() == "POST /up|hello");
 }
 
 TEST_CASE("server shapes special responses", "[api]") {
