@@ -1509,7 +1509,6 @@ tr_reply task_update(self_ptr self, const tr_call& c) {
   if (attrs || *prio)
     record(self, task_event(e, "task.updated", "Task updated"));
   if (target && *target != e.task.status) {
-    auto w = st.workers.find(e.task.worker_sid);
     if (*target == ts::canceled) {
       cancel_task(self, e, reason.empty() ? "Task canceled" : reason, "Task canceled");
     } else {
