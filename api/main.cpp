@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -50,7 +51,7 @@ Options (each also read from the environment variable in brackets):
   --public-base URL     base of URLs in responses [SWITCHBOARD_PUBLIC_BASE]
                         (https://taskrouter.twilio.com)
   --io-threads N        HTTP I/O threads [SWITCHBOARD_IO_THREADS] (1)
-  --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (cores)
+  --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (one per core)
   --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
   --help                this text
 
@@ -217,8 +218,11 @@ int main(int argc, char** argv) {
   sb::metrics::registry metrics;
 
   caf::actor_system_config cfg;
-  if (opt.actor_threads > 0)
-    cfg.set("scheduler.max-threads", opt.actor_threads);
+  // One scheduler thread per core: CAF's own default (at least four) only adds
+  // context switches on a small machine.
+  if (opt.actor_threads == 0)
+    opt.actor_threads = std::max(1u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", opt.actor_threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
 

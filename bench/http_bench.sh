@@ -72,6 +72,9 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 # Baseline: nginx serving a 12-byte static file.
 mkdir -p "$work/nginx/html" "$work/nginx/logs"
 printf 'hello world\n' > "$work/nginx/html/index.html"
+# nginx's workers run as an unprivileged user: the files must be readable.
+chmod 755 "$work" "$work/nginx" "$work/nginx/html"
+chmod 644 "$work/nginx/html/index.html"
 nport=$((port + 1))
 cat > "$work/nginx/nginx.conf" <<NGINX
 worker_processes 1;
@@ -87,6 +90,7 @@ NGINX
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null || { echo "nginx baseline did not serve the file"; cat "$work/nginx/logs/error.log"; exit 1; }
 echo "baseline: nginx, one worker process, 12-byte static file"
 run_wrk "GET static file" "http://127.0.0.1:$nport/index.html"
 nginx_rps=$(cat "$work/last")

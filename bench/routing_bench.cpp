@@ -37,6 +37,7 @@ struct params {
   int rate = 20000;     // offered load of the latency phase, tasks per second
   int seconds = 5;      // length of the latency phase
   int threads = 0;      // actor scheduler threads; 0 = CAF's default
+  int sharing = 0;      // 1: CAF's "sharing" scheduler instead of work stealing
 };
 
 std::string account = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -249,11 +250,14 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") p.seconds = v;
     else if (k == "--window") p.window = v;
     else if (k == "--threads") p.threads = v;
+    else if (k == "--sharing") p.sharing = v;
   }
   caf::actor_system_config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
   if (p.threads > 0)
     cfg.set("scheduler.max-threads", p.threads);
+  if (p.sharing)
+    cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
