@@ -180,6 +180,7 @@ struct worker_status {
 // worker -> queue: the worker is no longer eligible for this queue.
 struct worker_left {
   std::string worker_sid;
+  bool deleted = false; // the worker actor is gone: its unanswered offers are void
 };
 
 // worker -> workspace: a reservation was created or changed state.

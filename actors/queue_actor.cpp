@@ -90,7 +90,10 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
     },
     [=](worker_left& w) {
       self->state.workers.erase(w.worker_sid);
+      if (w.deleted)
+        self->state.matcher.release_offers(w.worker_sid);
       self->state.matcher.remove_worker(w.worker_sid);
+      match(self);
     },
     [=](offer_answer& a) {
       auto& st = self->state;

@@ -310,7 +310,7 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
           if (n.first == sid)
             still = true;
         if (!still)
-          self->send(q, worker_left{st.worker.sid});
+          self->send(q, worker_left{st.worker.sid, false});
       }
       st.queues = std::move(cfg.queues);
       if (cfg.reject_pending) {

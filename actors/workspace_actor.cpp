@@ -477,6 +477,16 @@ void on_reservation(self_ptr self, reservation_update& u) {
     note_reservation(it->second, r);
   switch (r.status) {
     case rs::pending: {
+      if (w == st.workers.end() && it != st.tasks.end()) {
+        // The worker was deleted while its reservation was on the way: the
+        // task waits again without it.
+        if (it->second.task.status == ts::pending && it->second.queue)
+          self->send(it->second.queue, requeue_task{r.task_sid, r.worker_sid});
+        auto dropped = r;
+        dropped.status = rs::rescinded;
+        note_reservation(it->second, dropped);
+        return;
+      }
       if (it == st.tasks.end() || it->second.task.status != ts::pending) {
         // The task moved on while the offer was in flight: undo the reservation.
         if (w != st.workers.end())
@@ -1256,7 +1266,7 @@ tr_reply worker_delete(self_ptr self, const tr_call& c) {
       return fail(model::invalid_parameter("Worker " + c.sid + " has active reservations or tasks", 20001));
   auto& w = it->second;
   for (auto& q : st.queues)
-    self->send(q.actor, worker_left{w.worker.sid});
+    self->send(q.actor, worker_left{w.worker.sid, true});
   worker_gauge(st, w.worker.activity_name, -1);
   self->unlink_from(w.actor);
   self->send_exit(w.actor, caf::exit_reason::user_shutdown);

@@ -193,6 +193,16 @@ void queue_state::remove_worker(const std::string& worker_sid) {
   dirty_workers_.erase(worker_sid);
 }
 
+void queue_state::release_offers(const std::string& worker_sid) {
+  for (auto& [sid, e] : tasks_)
+    if (e.phase == task_phase::offered && e.worker_sid == worker_sid) {
+      e.phase = task_phase::waiting;
+      e.worker_sid.clear();
+      waiting_.insert(key_of(e.task));
+      dirty_tasks_.insert(sid);
+    }
+}
+
 std::size_t queue_state::available_workers() const {
   std::size_t n = 0;
   for (auto& [sid, w] : workers_)

@@ -93,6 +93,10 @@ class queue_state {
   // (by version) is ignored.
   void upsert_worker(worker_view v);
   void remove_worker(const std::string& worker_sid);
+  // The worker is gone for good: tasks offered to it that it never answered
+  // wait again. (A worker that merely left the queue still answers its
+  // offers, so remove_worker alone keeps them.)
+  void release_offers(const std::string& worker_sid);
   bool has_worker(const std::string& worker_sid) const { return workers_.count(worker_sid) > 0; }
 
   // Offers to make now. Each offered task is marked offered and the worker's

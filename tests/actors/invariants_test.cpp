@@ -39,6 +39,7 @@ struct world {
   std::map<std::string, int> chat_capacity;
   std::vector<std::string> tasks;
   std::set<std::string> last_final;
+  int hired = 0;
   std::string available, offline;
   std::mt19937 rng;
 
@@ -76,7 +77,7 @@ struct world {
   }
 
   void step() {
-    switch (rng() % 11) {
+    switch (rng() % 12) {
       case 0:
       case 1: {
         std::string a = rng() % 4 == 0 ? R"({"lang":"es"})"
@@ -127,6 +128,18 @@ struct world {
         auto s = h.task(t).status;
         if (s == task_status::pending || s == task_status::reserved)
           h.op(tr_op::task_update, t, {}, {{"AssignmentStatus", "canceled"}});
+        break;
+      }
+      case 11: { // delete a worker (refused while it holds tasks) and hire another
+        auto i = rng() % workers.size();
+        auto r = h.op(tr_op::worker_delete, workers[i]);
+        if (std::holds_alternative<std::monostate>(r.value)) {
+          chat_capacity.erase(workers[i]);
+          auto sid = h.create_worker("hire" + std::to_string(hired++), attrs());
+          h.op(tr_op::worker_channel_update, sid, "chat", {{"Capacity", "2"}});
+          chat_capacity[sid] = 2;
+          workers[i] = sid;
+        }
         break;
       }
       case 10: { // reservation status changes through the worker view
@@ -234,6 +247,7 @@ TEST_CASE("random interleavings keep the routing invariants", "[actors][invarian
     }
     // The run really exercised the protocol.
     REQUIRE(w.h.events("reservation.accepted").size() > 5);
+    REQUIRE(w.hired > 0);
     REQUIRE(w.h.events("reservation.timeout").size() + w.h.events("reservation.rejected").size() > 0);
   }
 }

@@ -1270,3 +1270,34 @@ TEST_CASE("queue_state random operations keep offers unique and within capacity"
     CHECK(sim.requeued > 20);
   }
 }
+
+TEST_CASE("release_offers returns a deleted worker's unanswered offers to waiting", "[model][queue]") {
+  using namespace sb::model;
+  queue_state q;
+  auto attrs = std::make_shared<const nlohmann::json>(nlohmann::json::object());
+  worker_view a;
+  a.sid = "WA";
+  a.attributes = attrs;
+  a.available = true;
+  a.channels.push_back({"chat", 1, 0, true});
+  q.upsert_worker(a);
+  queued_task t;
+  t.sid = "T1";
+  t.attributes = attrs;
+  t.channel_name = "chat";
+  q.enqueue(t);
+  auto offers = q.match();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(q.phase("T1") == queue_state::task_phase::offered);
+  // Leaving the queue alone keeps the offer: the worker still answers it.
+  q.remove_worker("WA");
+  REQUIRE(q.phase("T1") == queue_state::task_phase::offered);
+  q.release_offers("WA");
+  REQUIRE(q.phase("T1") == queue_state::task_phase::waiting);
+  worker_view b = a;
+  b.sid = "WB";
+  q.upsert_worker(b);
+  offers = q.match();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].worker_sid == "WB");
+}
