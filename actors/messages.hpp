@@ -151,6 +151,13 @@ struct workflow_timed_out {
   std::string task_sid;
 };
 
+// An activity a worker moves to, with what the worker needs to know of it.
+struct activity_ref {
+  std::string sid; // empty: stay in the current activity
+  std::string name;
+  bool available = false;
+};
+
 // queue -> worker: take this task?
 struct offer_task {
   std::string task_sid;
@@ -160,8 +167,8 @@ struct offer_task {
   json_ptr attributes;
   bool ignore_capacity = false;
   int reservation_timeout_s = 120;
-  std::string reservation_activity_sid;
-  std::string assignment_activity_sid;
+  activity_ref reservation_activity; // the queue's: the worker moves there when reserved
+  activity_ref assignment_activity;  // and there when it accepts
 };
 
 // worker -> queue: the answer to an offer.
@@ -230,6 +237,8 @@ struct worker_snapshot {
 // workspace -> queue: the queue's configuration changed.
 struct queue_config {
   model::task_queue queue;
+  bool reservation_activity_available = false;
+  bool assignment_activity_available = false;
 };
 
 // workspace -> workflow: its configuration changed.

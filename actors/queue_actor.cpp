@@ -23,8 +23,8 @@ void match(queue_actor_type* self) {
     msg.attributes = qt->attributes;
     msg.ignore_capacity = qt->ignore_capacity;
     msg.reservation_timeout_s = t->second.reservation_timeout_s;
-    msg.reservation_activity_sid = st.queue.reservation_activity_sid;
-    msg.assignment_activity_sid = st.queue.assignment_activity_sid;
+    msg.reservation_activity = st.reservation_activity;
+    msg.assignment_activity = st.assignment_activity;
     self->send(w->second, std::move(msg));
   }
 }
@@ -143,6 +143,10 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
     [=](queue_config& c) {
       auto& st = self->state;
       st.queue = std::move(c.queue);
+      st.reservation_activity = {st.queue.reservation_activity_sid, st.queue.reservation_activity_name,
+                                 c.reservation_activity_available};
+      st.assignment_activity = {st.queue.assignment_activity_sid, st.queue.assignment_activity_name,
+                                c.assignment_activity_available};
       st.matcher.set_order(st.queue.order);
       match(self);
     },

@@ -22,6 +22,7 @@ struct queue_state_holder {
     bool expired = false;    // target timeout passed while offered/reserved
   };
   model::task_queue queue;
+  activity_ref reservation_activity, assignment_activity;
   model::queue_state matcher;
   caf::actor workspace;
   std::unordered_map<std::string, routing> tasks;        // by task SID

@@ -203,6 +203,8 @@ tr_reply update_reservation(worker_actor_type* self, const tr_call& call) {
     it->second.reservation.status = rs::accepted;
     it->second.reservation.updated = now();
     st.timers.cancel(res_sid);
+    if (auto& a = it->second.on_accept; !a.sid.empty())
+      set_activity(st, a.sid, a.name, a.available);
     apply_activity();
     self->send(st.workspace, reservation_update{it->second.reservation, it->second.queue_sid});
     publish(self);
@@ -260,7 +262,10 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
         c->updated = r.created;
       }
       st.by_task[o.task_sid] = r.sid;
-      st.active[r.sid] = {r, o.queue_sid, queue};
+      st.active[r.sid] = {r, o.queue_sid, queue, o.assignment_activity};
+      if (!o.reservation_activity.sid.empty())
+        set_activity(st, o.reservation_activity.sid, o.reservation_activity.name,
+                     o.reservation_activity.available);
       st.timers.schedule(self, r.sid, std::chrono::seconds(o.reservation_timeout_s));
       self->send(queue, answer);
       self->send(st.workspace, reservation_update{r, o.queue_sid});

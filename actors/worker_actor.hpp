@@ -21,6 +21,7 @@ struct worker_state {
     model::reservation reservation;
     std::string queue_sid;
     caf::actor queue;
+    activity_ref on_accept; // the queue's assignment activity
   };
 
   model::worker worker;

@@ -710,6 +710,9 @@ tr_reply activity_op(self_ptr self, const tr_call& c) {
       for (auto& [sid, w] : st.workers)
         if (w.worker.activity_sid == a->sid)
           return fail(model::invalid_parameter("Activity " + a->sid + " is in use by worker " + sid, 20001));
+      for (auto& q : st.queues)
+        if (q.queue.reservation_activity_sid == a->sid || q.queue.assignment_activity_sid == a->sid)
+          return fail(model::invalid_parameter("Activity " + a->sid + " is used by TaskQueue " + q.queue.sid, 20001));
       st.activities.erase(st.activities.begin() + (a - st.activities.data()));
       return tr_reply{std::monostate{}};
     }
@@ -786,6 +789,15 @@ tr_reply channel_op(self_ptr self, const tr_call& c) {
   }
 }
 
+queue_config queue_config_of(workspace_state& st, const model::task_queue& q) {
+  queue_config c{q};
+  if (auto* a = activity_of(st, q.reservation_activity_sid))
+    c.reservation_activity_available = a->available;
+  if (auto* a = activity_of(st, q.assignment_activity_sid))
+    c.assignment_activity_available = a->available;
+  return c;
+}
+
 model::expected<model::task_queue> apply_queue_params(workspace_state& st, model::task_queue q,
                                                       const model::form& f, bool create) {
   if (auto u = f.first_unknown({"FriendlyName", "TargetWorkers", "MaxReservedWorkers", "TaskOrder",
@@ -852,6 +864,7 @@ tr_reply queue_op(self_ptr self, const tr_call& c) {
       e.target = std::make_shared<const model::expression>(*model::expression::parse(e.queue.target_workers));
       e.actor = self->spawn(queue_actor, e.queue, caf::actor_cast<caf::actor>(self));
       self->link_to(e.actor);
+      self->send(e.actor, queue_config_of(st, e.queue));
       st.queues.push_back(std::move(e));
       reindex(st);
       refresh_memberships(self);
@@ -910,7 +923,7 @@ tr_reply queue_op(self_ptr self, const tr_call& c) {
       q->queue = *r;
       if (target_changed)
         q->target = std::make_shared<const model::expression>(*model::expression::parse(q->queue.target_workers));
-      self->send(q->actor, queue_config{q->queue});
+      self->send(q->actor, queue_config_of(st, q->queue));
       if (target_changed)
         refresh_memberships(self);
       return one(q->queue);

@@ -302,3 +302,34 @@ TEST_CASE("ReEvaluateTasks moves pending tasks to the new configuration's target
   REQUIRE(h.task(t).worker_sid == w);
   REQUIRE(h.queue_stats(q1)["total_tasks"] == 0);
 }
+
+TEST_CASE("a queue's reservation and assignment activities move the worker", "[actors]") {
+  test::harness h;
+  h.create_workspace("ws");
+  auto reserved = expect_one<model::activity>(h.op(tr_op::activity_create, {}, {},
+                                                   {{"FriendlyName", "Reserved"}, {"Available", "false"}}));
+  auto busy = expect_one<model::activity>(h.op(tr_op::activity_create, {}, {},
+                                               {{"FriendlyName", "Busy"}, {"Available", "false"}}));
+  auto q = expect_one<model::task_queue>(h.op(tr_op::queue_create, {}, {},
+                                              {{"FriendlyName", "q"},
+                                               {"TargetWorkers", "1==1"},
+                                               {"ReservationActivitySid", reserved.sid},
+                                               {"AssignmentActivitySid", busy.sid}}));
+  REQUIRE(q.reservation_activity_name == "Reserved");
+  h.create_workflow("wf", single_queue_workflow(q.sid));
+  auto w = h.create_worker("alice", "{}");
+  h.op(tr_op::worker_channel_update, w, "default", {{"Capacity", "2"}});
+  auto t1 = h.create_task("{}");
+  auto t2 = h.create_task("{}");
+  REQUIRE(h.task(t1).worker_sid == w);
+  auto worker = h.worker(w);
+  REQUIRE(worker.activity_name == "Reserved");
+  REQUIRE_FALSE(worker.available);
+  // Unavailable now, so the second task waits although capacity remains.
+  REQUIRE(h.task(t2).status == task_status::pending);
+  auto r = pending_reservation(h, w);
+  h.op(tr_op::task_reservation_update, t1, r.sid, {{"ReservationStatus", "accepted"}});
+  REQUIRE(h.worker(w).activity_name == "Busy");
+  // An activity a queue uses cannot be deleted.
+  REQUIRE(test::error_of(h.op(tr_op::activity_delete, busy.sid)).code == 20001);
+}
