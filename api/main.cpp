@@ -217,6 +217,9 @@ int main(int argc, char** argv) {
 
   sb::metrics::registry metrics;
 
+  // Declared before the actor system so it outlives every actor that calls it.
+  sb::api::http_client client;
+
   caf::actor_system_config cfg;
   // One scheduler thread per core: CAF's own default (at least four) only adds
   // context switches on a small machine.
@@ -226,7 +229,6 @@ int main(int argc, char** argv) {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
 
-  sb::api::http_client client;
   auto webhooks = sys.spawn(sb::actors::webhook_actor,
                             [&client](const std::string& url, const std::string& body,
                                       std::vector<std::pair<std::string, std::string>> headers,
