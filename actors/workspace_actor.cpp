@@ -124,7 +124,10 @@ void record(self_ptr self, model::event ev) {
                             3, caf::actor{}, {}});
   }
   auto shared = std::make_shared<const model::event>(std::move(ev));
-  if (st.options.event_sink)
+  if (st.options.event_sink &&
+      (st.options.event_sink_types.empty() ||
+       std::find(st.options.event_sink_types.begin(), st.options.event_sink_types.end(),
+                 shared->event_type) != st.options.event_sink_types.end()))
     self->send(st.options.event_sink, shared);
   st.events.push_back(std::move(shared));
   while (st.events.size() > st.options.max_events)

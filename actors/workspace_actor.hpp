@@ -32,7 +32,8 @@ struct workspace_options {
   std::size_t max_events = 100000;                  // in memory, newest kept
   metrics::routing_families metrics;
   caf::actor webhooks;                              // may be invalid: no callbacks
-  caf::actor event_sink;                            // may be invalid: receives every event
+  caf::actor event_sink;                            // may be invalid: receives events
+  std::vector<std::string> event_sink_types;        // the types it receives; empty: all
 };
 
 struct workspace_state {

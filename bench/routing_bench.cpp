@@ -273,6 +273,7 @@ int main(int argc, char** argv) {
             [](std::shared_ptr<const model::event>&) {}};
   });
   opts.event_sink = relay;
+  opts.event_sink_types = {"reservation.created", "reservation.accepted", "task.completed"};
   auto dir = sys.spawn(actors::directory_actor, opts);
 
   std::printf("setup: %d workers, %d queues, chat capacity %d\n", p.workers, p.queues, p.capacity);
