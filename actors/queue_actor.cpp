@@ -47,6 +47,7 @@ void leave(queue_actor_type* self, const std::string& task_sid, target_exit why)
 caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::actor workspace) {
   self->state.queue = std::move(queue);
   self->state.matcher.set_order(self->state.queue.order);
+  self->state.matcher.set_max_reserved(self->state.queue.max_reserved_workers);
   self->state.workspace = std::move(workspace);
   return {
     [=](enqueue_task& e) {
@@ -98,11 +99,11 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
     [=](offer_answer& a) {
       auto& st = self->state;
       if (a.taken) {
-        st.matcher.offer_accepted(a.task_sid);
+        st.matcher.offer_accepted(a.task_sid, a.worker_sid);
       } else {
-        st.matcher.offer_refused(a.task_sid);
+        st.matcher.offer_refused(a.task_sid, a.worker_sid);
         auto it = st.tasks.find(a.task_sid);
-        if (it != st.tasks.end() && it->second.expired) {
+        if (it != st.tasks.end() && it->second.expired && st.matcher.holders(a.task_sid) == 0) {
           leave(self, a.task_sid, target_exit::timed_out);
           return;
         }
@@ -120,12 +121,11 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       auto it = st.tasks.find(r.task_sid);
       if (it == st.tasks.end())
         return;
-      if (it->second.expired) {
-        st.matcher.requeue(r.task_sid, r.exclude_worker);
+      st.matcher.requeue(r.task_sid, r.exclude_worker);
+      if (it->second.expired && st.matcher.holders(r.task_sid) == 0) {
         leave(self, r.task_sid, target_exit::timed_out);
         return;
       }
-      st.matcher.requeue(r.task_sid, r.exclude_worker);
       match(self);
     },
     [=](timers_due) {
@@ -148,6 +148,7 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       st.assignment_activity = {st.queue.assignment_activity_sid, st.queue.assignment_activity_name,
                                 c.assignment_activity_available};
       st.matcher.set_order(st.queue.order);
+      st.matcher.set_max_reserved(st.queue.max_reserved_workers);
       match(self);
     },
     [=](tr_call& call) -> tr_reply {
@@ -179,7 +180,13 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       doc["total_available_workers"] = st.matcher.available_workers();
       auto oldest = st.matcher.oldest_waiting();
       doc["longest_task_waiting_sid"] = oldest ? nlohmann::json(*oldest) : nlohmann::json();
-      doc["waiting_in_order"] = st.matcher.waiting_in_order();
+      // Tasks no worker holds yet, in queue order (a task held by fewer
+      // workers than MaxReservedWorkers still wants more, but is reserved).
+      auto waiting = nlohmann::json::array();
+      for (auto& sid : st.matcher.waiting_in_order())
+        if (st.matcher.holders(sid) == 0)
+          waiting.push_back(sid);
+      doc["waiting_in_order"] = std::move(waiting);
       return one(statistics{std::move(doc)});
     },
   };

@@ -239,11 +239,16 @@ void note_reservation(workspace_state::task_entry& e, const model::reservation& 
   e.reservations.push_back(r);
 }
 
-// Ends the task's current reservation from this side (cancel, wrap-up or
-// completion through the task): tells the worker, updates the task's copy and
-// records the reservation event.
-void end_current_reservation(self_ptr self, workspace_state::task_entry& e,
-                             model::reservation_status status, const std::string& reason);
+// Ends one of the task's reservations from this side (cancel, wrap-up or
+// completion through the task, or another worker accepting first): tells its
+// worker, updates the task's copy and records the reservation event.
+void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std::string& res_sid,
+                        model::reservation_status status, const std::string& reason);
+
+bool is_active(model::reservation_status s) {
+  return s == model::reservation_status::pending || s == model::reservation_status::accepted ||
+         s == model::reservation_status::wrapping;
+}
 
 // Changes a task's status, keeping the pending gauge in step.
 void set_status(workspace_state& st, workspace_state::task_entry& e, ts status) {
@@ -376,13 +381,13 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   self->send(wf->actor, std::move(r));
 }
 
-void end_current_reservation(self_ptr self, workspace_state::task_entry& e,
-                             model::reservation_status status, const std::string& reason) {
+void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std::string& res_sid,
+                        model::reservation_status status, const std::string& reason) {
   auto& st = self->state;
-  if (auto w = st.workers.find(e.task.worker_sid); w != st.workers.end())
-    self->send(w->second.actor, end_reservation{e.task.reservation_sid, status, reason});
   for (auto& r : e.reservations)
-    if (r.sid == e.task.reservation_sid) {
+    if (r.sid == res_sid) {
+      if (auto w = st.workers.find(r.worker_sid); w != st.workers.end())
+        self->send(w->second.actor, end_reservation{res_sid, status, reason});
       r.status = status;
       r.updated = now();
       model::event ev;
@@ -401,6 +406,8 @@ void end_current_reservation(self_ptr self, workspace_state::task_entry& e,
       record(self, std::move(ev));
       if (status == rs::canceled)
         ++st.counters.reservations_canceled;
+      if (status == rs::rescinded)
+        ++st.counters.reservations_rescinded;
     }
 }
 
@@ -410,8 +417,12 @@ void cancel_task(self_ptr self, workspace_state::task_entry& e, const std::strin
   auto& st = self->state;
   if (e.queue)
     self->send(e.queue, forget_task{e.task.sid});
-  if (!e.task.reservation_sid.empty())
-    end_current_reservation(self, e, rs::canceled, reason);
+  std::vector<std::string> held;
+  for (auto& r : e.reservations)
+    if (is_active(r.status))
+      held.push_back(r.sid);
+  for (auto& sid : held)
+    end_reservation_of(self, e, sid, rs::canceled, reason);
   set_status(st, e, ts::canceled);
   e.task.reason = reason;
   e.task.reservation_sid.clear();
@@ -463,10 +474,14 @@ void on_reservation(self_ptr self, reservation_update& u) {
   auto& r = u.reservation;
   auto it = st.tasks.find(r.task_sid);
   auto w = st.workers.find(r.worker_sid);
-  // Only the task's current reservation moves the task; a late message about
-  // an older one (a timeout racing a cancel, say) is recorded and ignored.
-  bool active_here = it != st.tasks.end() && it->second.task.reservation_sid == r.sid &&
-                     !model::is_final(it->second.task.status);
+  // Only a reservation the task still counts as active moves the task; a late
+  // message about an ended one (a timeout racing a cancel, say) is recorded
+  // and ignored.
+  bool active_here = false;
+  if (it != st.tasks.end() && !model::is_final(it->second.task.status))
+    for (auto& x : it->second.reservations)
+      if (x.sid == r.sid && is_active(x.status))
+        active_here = true;
   model::event ev;
   ev.resource_type = "reservation";
   ev.resource_sid = r.sid;
@@ -490,7 +505,9 @@ void on_reservation(self_ptr self, reservation_update& u) {
         note_reservation(it->second, dropped);
         return;
       }
-      if (it == st.tasks.end() || it->second.task.status != ts::pending) {
+      bool wanted = it != st.tasks.end() && (it->second.task.status == ts::pending ||
+                                             it->second.task.status == ts::reserved);
+      if (!wanted) {
         // The task moved on while the offer was in flight: undo the reservation.
         if (w != st.workers.end())
           self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
@@ -503,9 +520,13 @@ void on_reservation(self_ptr self, reservation_update& u) {
         return;
       }
       auto& e = it->second;
-      e.task.worker_sid = r.worker_sid;
-      e.task.reservation_sid = r.sid;
-      set_status(st, e, ts::reserved);
+      // With MaxReservedWorkers > 1 a reserved task gains further reservations;
+      // the task names its first one until one is accepted.
+      if (e.task.status == ts::pending) {
+        e.task.worker_sid = r.worker_sid;
+        e.task.reservation_sid = r.sid;
+        set_status(st, e, ts::reserved);
+      }
       ++st.counters.reservations_created;
       if (auto* q = find_queue(st, u.queue_sid))
         ++q->reserved;
@@ -543,7 +564,16 @@ void on_reservation(self_ptr self, reservation_update& u) {
       if (!active_here)
         return;
       auto& e = it->second;
+      e.task.worker_sid = r.worker_sid;
+      e.task.reservation_sid = r.sid;
       set_status(st, e, ts::assigned);
+      // The first to accept wins: every other pending reservation is rescinded.
+      std::vector<std::string> others;
+      for (auto& x : e.reservations)
+        if (x.sid != r.sid && x.status == rs::pending)
+          others.push_back(x.sid);
+      for (auto& sid : others)
+        end_reservation_of(self, e, sid, rs::rescinded, "accepted by another worker");
       if (e.queue)
         self->send(e.queue, forget_task{e.task.sid});
       st.ttl.cancel(e.task.sid);
@@ -571,11 +601,21 @@ void on_reservation(self_ptr self, reservation_update& u) {
       if (!active_here)
         return;
       auto& e = it->second;
+      if (e.queue)
+        self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
+      // Another pending reservation keeps the task reserved.
+      const model::reservation* other = nullptr;
+      for (auto& x : e.reservations)
+        if (x.sid != r.sid && x.status == rs::pending)
+          other = &x;
+      if (other) {
+        e.task.worker_sid = other->worker_sid;
+        e.task.reservation_sid = other->sid;
+        return;
+      }
       e.task.worker_sid.clear();
       e.task.reservation_sid.clear();
       set_status(st, e, ts::pending);
-      if (e.queue)
-        self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
       return;
     }
     case rs::wrapping:
@@ -1278,8 +1318,9 @@ tr_reply worker_delete(self_ptr self, const tr_call& c) {
   if (it == st.workers.end())
     return fail(missing());
   for (auto& [sid, t] : st.tasks)
-    if (t.task.worker_sid == c.sid && !model::is_final(t.task.status))
-      return fail(model::invalid_parameter("Worker " + c.sid + " has active reservations or tasks", 20001));
+    for (auto& r : t.reservations)
+      if (r.worker_sid == c.sid && is_active(r.status))
+        return fail(model::invalid_parameter("Worker " + c.sid + " has active reservations or tasks", 20001));
   auto& w = it->second;
   for (auto& q : st.queues)
     self->send(q.actor, worker_left{w.worker.sid, true});
@@ -1538,8 +1579,8 @@ tr_reply task_update(self_ptr self, const tr_call& c) {
     if (*target == ts::canceled) {
       cancel_task(self, e, reason.empty() ? "Task canceled" : reason, "Task canceled");
     } else {
-      end_current_reservation(self, e, *target == ts::wrapping ? rs::wrapping : rs::completed,
-                              reason);
+      end_reservation_of(self, e, e.task.reservation_sid,
+                         *target == ts::wrapping ? rs::wrapping : rs::completed, reason);
       if (*target == ts::completed)
         count_reservation(st, "completed");
       finish_task(self, e, *target, reason);

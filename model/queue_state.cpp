@@ -105,11 +105,29 @@ void queue_state::set_order(task_order order) {
   waiting_.swap(resorted);
 }
 
+void queue_state::set_max_reserved(int n) {
+  max_reserved_ = n < 1 ? 1 : n;
+  for (auto& [sid, e] : tasks_)
+    sync_waiting(e);
+}
+
+void queue_state::sync_waiting(entry& e) {
+  bool want = e.holders.size() < static_cast<std::size_t>(max_reserved_);
+  if (want && !e.waiting) {
+    waiting_.insert(key_of(e.task));
+    e.waiting = true;
+    dirty_tasks_.insert(e.task.sid);
+  } else if (!want && e.waiting) {
+    waiting_.erase(key_of(e.task));
+    e.waiting = false;
+  }
+}
+
 void queue_state::enqueue(queued_task t) {
   remove(t.sid);
   auto sid = t.sid;
   auto k = key_of(t);
-  tasks_[sid] = entry{std::move(t), task_phase::waiting, {}};
+  tasks_[sid] = entry{std::move(t), {}, true};
   waiting_.insert(std::move(k));
   dirty_tasks_.insert(sid);
 }
@@ -118,7 +136,7 @@ bool queue_state::remove(const std::string& task_sid) {
   auto it = tasks_.find(task_sid);
   if (it == tasks_.end())
     return false;
-  if (it->second.phase == task_phase::waiting)
+  if (it->second.waiting)
     waiting_.erase(key_of(it->second.task));
   tasks_.erase(it);
   dirty_tasks_.erase(task_sid);
@@ -130,31 +148,55 @@ bool queue_state::requeue(const std::string& task_sid, const std::string& exclud
   if (it == tasks_.end())
     return false;
   auto& e = it->second;
-  if (!exclude_worker.empty())
+  if (exclude_worker.empty()) {
+    e.holders.clear();
+  } else {
     e.task.excluded.push_back(exclude_worker);
-  if (e.phase != task_phase::waiting) {
-    e.phase = task_phase::waiting;
-    e.worker_sid.clear();
-    waiting_.insert(key_of(e.task));
+    e.holders.erase(std::remove_if(e.holders.begin(), e.holders.end(),
+                                   [&](const holder& h) { return h.worker_sid == exclude_worker; }),
+                    e.holders.end());
   }
+  sync_waiting(e);
   dirty_tasks_.insert(task_sid);
   return true;
 }
 
-void queue_state::offer_refused(const std::string& task_sid) {
+namespace {
+
+template <class Holders>
+auto find_offer(Holders& hs, const std::string& worker_sid) {
+  return std::find_if(hs.begin(), hs.end(), [&](const auto& h) {
+    return !h.reserved && (worker_sid.empty() || h.worker_sid == worker_sid);
+  });
+}
+
+} // namespace
+
+void queue_state::offer_refused(const std::string& task_sid, const std::string& worker_sid) {
   auto it = tasks_.find(task_sid);
-  if (it == tasks_.end() || it->second.phase != task_phase::offered)
+  if (it == tasks_.end())
     return;
-  it->second.phase = task_phase::waiting;
-  it->second.worker_sid.clear();
-  waiting_.insert(key_of(it->second.task));
+  auto& e = it->second;
+  auto h = find_offer(e.holders, worker_sid);
+  if (h == e.holders.end())
+    return;
+  e.holders.erase(h);
+  sync_waiting(e);
   dirty_tasks_.insert(task_sid);
 }
 
-void queue_state::offer_accepted(const std::string& task_sid) {
+void queue_state::offer_accepted(const std::string& task_sid, const std::string& worker_sid) {
   auto it = tasks_.find(task_sid);
-  if (it != tasks_.end() && it->second.phase == task_phase::offered)
-    it->second.phase = task_phase::reserved;
+  if (it == tasks_.end())
+    return;
+  auto h = find_offer(it->second.holders, worker_sid);
+  if (h != it->second.holders.end())
+    h->reserved = true;
+}
+
+std::size_t queue_state::holders(const std::string& task_sid) const {
+  auto it = tasks_.find(task_sid);
+  return it == tasks_.end() ? 0 : it->second.holders.size();
 }
 
 void queue_state::unindex(const worker_view& w) {
@@ -194,13 +236,14 @@ void queue_state::remove_worker(const std::string& worker_sid) {
 }
 
 void queue_state::release_offers(const std::string& worker_sid) {
-  for (auto& [sid, e] : tasks_)
-    if (e.phase == task_phase::offered && e.worker_sid == worker_sid) {
-      e.phase = task_phase::waiting;
-      e.worker_sid.clear();
-      waiting_.insert(key_of(e.task));
-      dirty_tasks_.insert(sid);
-    }
+  for (auto& [sid, e] : tasks_) {
+    auto h = find_offer(e.holders, worker_sid);
+    if (h == e.holders.end())
+      continue;
+    e.holders.erase(h);
+    sync_waiting(e);
+    dirty_tasks_.insert(sid);
+  }
 }
 
 std::size_t queue_state::available_workers() const {
@@ -215,7 +258,13 @@ std::optional<queue_state::task_phase> queue_state::phase(const std::string& tas
   auto it = tasks_.find(task_sid);
   if (it == tasks_.end())
     return std::nullopt;
-  return it->second.phase;
+  auto& hs = it->second.holders;
+  if (hs.empty())
+    return task_phase::waiting;
+  for (auto& h : hs)
+    if (!h.reserved)
+      return task_phase::offered;
+  return task_phase::reserved;
 }
 
 const queued_task* queue_state::find(const std::string& task_sid) const {
@@ -241,9 +290,13 @@ std::vector<std::string> queue_state::waiting_in_order() const {
   return out;
 }
 
-bool queue_state::eligible(const worker_view& w, const queued_task& t) const {
+bool queue_state::eligible(const worker_view& w, const entry& e) const {
+  const auto& t = e.task;
   if (!w.has_room(t.channel_name, t.ignore_capacity))
     return false;
+  for (auto& h : e.holders)
+    if (h.worker_sid == w.sid)
+      return false;
   if (!t.known_worker_sid.empty() && w.sid != t.known_worker_sid)
     return false;
   if (!t.known_worker_name.empty() && w.friendly_name != t.known_worker_name)
@@ -279,10 +332,11 @@ bool queue_state::better(const worker_view& a, const worker_view& b, const queue
   return a.sid < b.sid;
 }
 
-const worker_view* queue_state::best_worker(const queued_task& t) const {
+const worker_view* queue_state::best_worker(const entry& e) const {
+  const auto& t = e.task;
   if (!t.known_worker_sid.empty()) {
     auto it = workers_.find(t.known_worker_sid);
-    return it != workers_.end() && eligible(it->second, t) ? &it->second : nullptr;
+    return it != workers_.end() && eligible(it->second, e) ? &it->second : nullptr;
   }
   if (t.order_by.empty() && !t.ignore_capacity) {
     auto it = room_.find(t.channel_name);
@@ -290,22 +344,21 @@ const worker_view* queue_state::best_worker(const queued_task& t) const {
       return nullptr;
     for (auto& k : it->second) {
       auto& w = workers_.at(k.sid);
-      if (eligible(w, t))
+      if (eligible(w, e))
         return &w;
     }
     return nullptr;
   }
   const worker_view* best = nullptr;
   for (auto& [sid, w] : workers_)
-    if (eligible(w, t) && (!best || better(w, *best, t)))
+    if (eligible(w, e) && (!best || better(w, *best, t)))
       best = &w;
   return best;
 }
 
 void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) {
-  waiting_.erase(key_of(e.task));
-  e.phase = task_phase::offered;
-  e.worker_sid = w.sid;
+  e.holders.push_back({w.sid, false});
+  sync_waiting(e);
   unindex(w);
   w.add_load(e.task.channel_name, 1);
   index(w);
@@ -319,15 +372,19 @@ std::vector<offer> queue_state::match() {
     keys.reserve(dirty_tasks_.size());
     for (auto& sid : dirty_tasks_) {
       auto it = tasks_.find(sid);
-      if (it != tasks_.end() && it->second.phase == task_phase::waiting)
+      if (it != tasks_.end() && it->second.waiting)
         keys.push_back(key_of(it->second.task));
     }
     dirty_tasks_.clear();
     std::sort(keys.begin(), keys.end(), key_less{order_});
     for (auto& k : keys) {
       auto& e = tasks_.at(k.sid);
-      if (auto* w = best_worker(e.task))
+      while (e.waiting) {
+        auto* w = best_worker(e);
+        if (!w)
+          break;
         make_offer(e, workers_.at(w->sid), out);
+      }
     }
   }
   if (!dirty_workers_.empty() && !waiting_.empty()) {
@@ -344,7 +401,7 @@ std::vector<offer> queue_state::match() {
       for (auto it = waiting_.begin(); it != waiting_.end() && w->has_any_room();) {
         auto& e = tasks_.at(it->sid);
         ++it; // make_offer erases the current key
-        if (eligible(*w, e.task))
+        if (eligible(*w, e))
           make_offer(e, *w, out);
       }
     }

@@ -77,17 +77,26 @@ class queue_state {
   void set_order(task_order order);
   task_order order() const { return order_; }
 
+  // How many workers may hold one task at once (MaxReservedWorkers): a task
+  // keeps being offered until that many hold it; the first to accept wins.
+  void set_max_reserved(int n);
+  int max_reserved() const { return max_reserved_; }
+
   // Adds a waiting task. Replaces an entry with the same SID.
   void enqueue(queued_task t);
   // Forgets the task, whatever its state; false when it was not here.
   bool remove(const std::string& task_sid);
-  // An offered or reserved task returns to its old place; exclude_worker (if
-  // not empty) will not be offered it again. False when the task is unknown.
+  // The reservation of exclude_worker ended without assignment (rejected or
+  // timed out): that worker no longer holds the task and will not be offered
+  // it again; the task waits in its old place. An empty exclude_worker
+  // releases every holder. False when the task is unknown.
   bool requeue(const std::string& task_sid, const std::string& exclude_worker);
-  // The offer of task_sid was refused by the worker: the task waits again.
-  void offer_refused(const std::string& task_sid);
-  // The worker took the offer: the task is reserved, no longer waiting.
-  void offer_accepted(const std::string& task_sid);
+  // The worker (or, when empty, the task's oldest unanswered offer) refused.
+  void offer_refused(const std::string& task_sid, const std::string& worker_sid = {});
+  // The worker (likewise) took the offer: it now holds a reservation.
+  void offer_accepted(const std::string& task_sid, const std::string& worker_sid = {});
+  // Workers holding the task (offered or reserved).
+  std::size_t holders(const std::string& task_sid) const;
 
   // Inserts or refreshes a worker's view; a view older than the cached one
   // (by version) is ignored.
@@ -131,16 +140,23 @@ class queue_state {
     task_order order;
     bool operator()(const key& a, const key& b) const;
   };
+  struct holder {
+    std::string worker_sid;
+    bool reserved = false; // false: the offer is not answered yet
+  };
   struct entry {
     queued_task task;
-    task_phase phase = task_phase::waiting;
-    std::string worker_sid;
+    std::vector<holder> holders;
+    bool waiting = true; // its key is in waiting_: it wants (more) workers
   };
+  // Puts the entry in or out of waiting_ as its holders allow.
+  void sync_waiting(entry& e);
 
   key key_of(const queued_task& t) const { return {t.priority, t.order, t.sid}; }
-  bool eligible(const worker_view& w, const queued_task& t) const;
+  struct entry;
+  bool eligible(const worker_view& w, const entry& e) const;
   bool better(const worker_view& a, const worker_view& b, const queued_task& t) const;
-  const worker_view* best_worker(const queued_task& t) const;
+  const worker_view* best_worker(const entry& e) const;
   void make_offer(entry& e, worker_view& w, std::vector<offer>& out);
 
   // Workers with room on a channel, idle longest first: the common case (no
@@ -165,6 +181,7 @@ class queue_state {
   void index(const worker_view& w);
 
   task_order order_;
+  int max_reserved_ = 1;
   std::unordered_map<std::string, std::set<idle_key, idle_less>> room_;
   std::unordered_map<std::string, entry> tasks_;
   std::set<key, key_less> waiting_{key_less{order_}};

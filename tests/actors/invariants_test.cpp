@@ -40,6 +40,7 @@ struct world {
   std::vector<std::string> tasks;
   std::set<std::string> last_final;
   int hired = 0;
+  int multi_held = 0; // checks that saw a task held by two workers at once
   std::string available, offline;
   std::mt19937 rng;
 
@@ -49,6 +50,8 @@ struct world {
     offline = h.activity_sid("Offline");
     queues.push_back(h.create_queue("low", "level >= 1"));
     queues.push_back(h.create_queue("high", "level >= 2"));
+    // Up to two workers hold a high task at once; the first to accept wins.
+    h.op(tr_op::queue_update, queues.back(), {}, {{"MaxReservedWorkers", "2"}});
     queues.push_back(h.create_queue("spanish", "languages HAS 'es'"));
     auto cfg = R"({"task_routing":{"filters":[)"
                R"({"expression":"lang == 'es'","targets":[{"queue":")" + queues[2] + R"(","timeout":40},{"queue":")" + queues[0] + R"("}]},)"
@@ -193,7 +196,7 @@ struct world {
         last_final.insert(t.sid);
       INFO("task " << t.sid << " " << model::to_string(t.status));
       auto& holders = active_by_task[t.sid];
-      REQUIRE(holders.size() <= 1);
+      REQUIRE(holders.size() <= 2); // MaxReservedWorkers is at most 2 here
       switch (t.status) {
         case task_status::pending:
           REQUIRE(holders.empty());
@@ -201,9 +204,32 @@ struct world {
           ++pending_per_queue[t.queue_sid];
           pending_sids[t.queue_sid].insert(t.sid);
           break;
-        case task_status::reserved:
+        case task_status::reserved: {
+          // One or more pending reservations, the task naming one of them.
+          REQUIRE_FALSE(holders.empty());
+          bool named = false;
+          for (auto& r : holders) {
+            REQUIRE(r.status == reservation_status::pending);
+            named = named || (r.sid == t.reservation_sid && r.worker_sid == t.worker_sid);
+          }
+          if (!named) {
+            UNSCOPED_INFO("task names " << t.reservation_sid << " at " << t.worker_sid);
+            for (auto& r : holders)
+              UNSCOPED_INFO("  held " << r.sid << " by " << r.worker_sid << " " << model::to_string(r.status));
+            for (auto& r : expect_page<model::reservation>(h.op(tr_op::task_reservation_list, t.sid)))
+              UNSCOPED_INFO("  task copy " << r.sid << " by " << r.worker_sid << " " << model::to_string(r.status));
+            for (auto& e : h.events())
+              if (e.task_sid == t.sid)
+                UNSCOPED_INFO("  event " << e.event_type << " " << e.reservation_sid << " " << e.worker_sid);
+          }
+          REQUIRE(named);
+          if (holders.size() > 1)
+            ++multi_held;
+          break;
+        }
         case task_status::assigned:
         case task_status::wrapping:
+          // Exactly one worker holds an assigned task: the others were rescinded.
           REQUIRE(holders.size() == 1);
           REQUIRE(holders[0].worker_sid == t.worker_sid);
           REQUIRE(holders[0].sid == t.reservation_sid);
@@ -248,6 +274,7 @@ TEST_CASE("random interleavings keep the routing invariants", "[actors][invarian
     // The run really exercised the protocol.
     REQUIRE(w.h.events("reservation.accepted").size() > 5);
     REQUIRE(w.hired > 0);
+    REQUIRE(w.multi_held > 0);
     REQUIRE(w.h.events("reservation.timeout").size() + w.h.events("reservation.rejected").size() > 0);
   }
 }

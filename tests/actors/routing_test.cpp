@@ -333,3 +333,42 @@ TEST_CASE("a queue's reservation and assignment activities move the worker", "[a
   // An activity a queue uses cannot be deleted.
   REQUIRE(test::error_of(h.op(tr_op::activity_delete, busy.sid)).code == 20001);
 }
+
+TEST_CASE("MaxReservedWorkers reserves several workers and the first to accept wins", "[actors]") {
+  test::harness h;
+  h.create_workspace("ws");
+  auto q = h.create_queue("broadcast", "1==1");
+  h.op(tr_op::queue_update, q, {}, {{"MaxReservedWorkers", "2"}});
+  h.create_workflow("wf", single_queue_workflow(q));
+  auto a = h.create_worker("alice", "{}");
+  auto b = h.create_worker("bob", "{}");
+  auto c = h.create_worker("carol", "{}");
+  auto t = h.create_task("{}");
+  REQUIRE(h.task(t).status == task_status::reserved);
+  auto ra = pending_reservation(h, a);
+  auto rb = pending_reservation(h, b);
+  REQUIRE(h.worker_reservations(c).empty()); // two at most
+  REQUIRE(expect_page<model::reservation>(h.op(tr_op::task_reservation_list, t)).size() == 2);
+  h.op(tr_op::task_reservation_update, t, rb.sid, {{"ReservationStatus", "accepted"}});
+  auto task = h.task(t);
+  REQUIRE(task.status == task_status::assigned);
+  REQUIRE(task.worker_sid == b);
+  // Alice's reservation was rescinded and her capacity freed.
+  auto alice = h.worker_reservations(a);
+  REQUIRE(alice.size() == 1);
+  REQUIRE(alice[0].status == reservation_status::rescinded);
+  for (auto& ch : expect_page<actors::worker_channel_ref>(h.op(tr_op::worker_channel_list, a)))
+    REQUIRE(ch.channel.assigned_tasks == 0);
+  REQUIRE(h.events("reservation.rescinded").size() == 1);
+  // A rejection by one of two holders keeps the task reserved by the other.
+  auto t2 = h.create_task("{}");
+  std::vector<model::reservation> held;
+  for (auto& w : {a, c})
+    for (auto& r : h.worker_reservations(w))
+      if (r.status == reservation_status::pending && r.task_sid == t2)
+        held.push_back(r);
+  REQUIRE(held.size() == 2);
+  h.op(tr_op::task_reservation_update, t2, held[0].sid, {{"ReservationStatus", "rejected"}});
+  REQUIRE(h.task(t2).status == task_status::reserved);
+  REQUIRE(h.task(t2).reservation_sid == held[1].sid);
+}
