@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,7 +180,15 @@ class child_process {
             eof_ = true;
         }
       } else {
-        std::this_thread::sleep_for(5ms);
+        // Output is closed: block until the process exits (its pidfd turns
+        // readable) or the deadline passes, instead of polling.
+        int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        if (pidfd >= 0) {
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+          pollfd p{pidfd, POLLIN, 0};
+          ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
+          ::close(pidfd);
+        }
       }
     }
   }
@@ -560,7 +569,7 @@ bool eventually(F f, std::chrono::milliseconds timeout = 5s) {
       return true;
     if (steady::now() >= deadline)
       return false;
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(10ms); // poll interval of a deadline-bounded wait on f
   }
 }
 
