@@ -262,6 +262,7 @@ void set_status(workspace_state& st, workspace_state::task_entry& e, ts status) 
       g->Increment();
   e.task.status = status;
   e.task.updated = now();
+  ++e.task.version;
 }
 
 // ------------------------------------------------------------ worker setup --
@@ -1535,7 +1536,7 @@ tr_reply task_update(self_ptr self, const tr_call& c) {
   if (auto u = c.params.first_unknown({"Attributes", "AssignmentStatus", "Reason", "Priority",
                                        "TaskChannel", "VirtualStartTime"}))
     return fail(model::invalid_parameter("Unknown parameter " + *u));
-  if (!c.if_match.empty() && c.if_match != std::to_string(model::epoch_ms(e.task.updated)))
+  if (!c.if_match.empty() && c.if_match != std::to_string(e.task.version))
     return fail(model::error{errc::precondition_failed, 20412, "If-Match does not match the task's current version"});
   if (model::is_final(e.task.status))
     return fail(model::invalid_parameter("Task " + e.task.sid + " is " + model::to_string(e.task.status) + " and cannot be updated", 20001));
@@ -1572,6 +1573,7 @@ tr_reply task_update(self_ptr self, const tr_call& c) {
   if (*prio)
     e.task.priority = static_cast<int>(**prio);
   e.task.updated = now();
+  ++e.task.version;
   bool reroute = (attrs || *prio) && e.task.status == ts::pending && !target;
   if (attrs || *prio)
     record(self, task_event(e, "task.updated", "Task updated"));
@@ -1602,7 +1604,7 @@ tr_reply task_delete(self_ptr self, const tr_call& c) {
   if (it == st.tasks.end())
     return fail(missing());
   auto& e = it->second;
-  if (!c.if_match.empty() && c.if_match != std::to_string(model::epoch_ms(e.task.updated)))
+  if (!c.if_match.empty() && c.if_match != std::to_string(e.task.version))
     return fail(model::error{errc::precondition_failed, 20412, "If-Match does not match the task's current version"});
   if (e.task.status == ts::assigned || e.task.status == ts::wrapping)
     return fail(model::invalid_parameter("An assigned task cannot be deleted; complete it first", 20001));
@@ -2035,6 +2037,7 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
       e.task.queue_friendly_name = q.queue_name;
       e.task.priority = q.priority;
       e.task.queue_entered = now();
+      ++e.task.version;
       e.queue = q.queue;
       if (auto* g = pending_gauge(st, e.task.queue_sid))
         g->Increment();

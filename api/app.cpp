@@ -146,6 +146,9 @@ http_response render(const bridge_job& job, tr_reply& reply) {
       ctx.workspace_sid = ws->sid;
     out.status = reply.created ? 201 : 200;
     out.body = render_resource(*r, ctx, job.call.op, job.base + job.path).dump();
+    // A task's version for If-Match (optimistic concurrency on update/delete).
+    if (auto* t = std::get_if<model::task>(r))
+      out.headers.emplace_back("ETag", std::to_string(t->version));
     return out;
   }
   auto& page = std::get<actors::page_result>(reply.value);

@@ -103,7 +103,8 @@ struct task {
   std::string queue_sid, queue_friendly_name;
   std::string routing_target;
   bool ignore_capacity = false;
-  std::uint64_t order = 0; // creation sequence: the task's place in queue order
+  std::uint64_t order = 0;   // creation sequence: the task's place in queue order
+  std::uint64_t version = 0; // bumped by every change; the ETag that If-Match compares
   time_point created, updated, queue_entered, virtual_start;
   std::string worker_sid;      // while reserved, assigned or wrapping
   std::string reservation_sid; // likewise

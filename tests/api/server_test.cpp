@@ -918,3 +918,32 @@ TEST_CASE("server: --help exits 0 and unknown options exit non-zero", "[api]") {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+TEST_CASE("server: a task's ETag guards updates through If-Match", "[api]") {
+  live_server s;
+  auto& api = s.api;
+  auto ws = create_workspace(api, "etag");
+  auto queue = create_queue(api, ws, "q");
+  auto workflow = create_workflow(api, ws, "wf", queue);
+  auto created = api.post(ws_path(ws) + "/Tasks", {{"WorkflowSid", workflow}, {"Attributes", R"({"v":1})"}});
+  REQUIRE(created.status == 201);
+  std::string task_path = ws_path(ws) + "/Tasks/" + created.json()["sid"].get<std::string>();
+  auto fetched = api.get(task_path);
+  auto etag = fetched.header("etag");
+  REQUIRE_FALSE(etag.empty());
+  auto post_if = [&](const std::string& version, const std::string& attrs) {
+    return api.raw(boost::beast::http::verb::post, task_path, encode_form({{"Attributes", attrs}}),
+                   {{"Authorization", api.authorization()},
+                    {"Content-Type", "application/x-www-form-urlencoded"},
+                    {"If-Match", version}});
+  };
+  // A stale version is refused with 412 and changes nothing.
+  auto stale = post_if(etag + "0", R"({"v":2})");
+  CHECK(stale.status == 412);
+  CHECK(stale.json()["code"] == 20412);
+  CHECK(api.get(task_path).json()["attributes"] == R"({"v":1})");
+  // The current version is accepted.
+  auto fresh = post_if(etag, R"({"v":3})");
+  CHECK(fresh.status == 200);
+  CHECK(fresh.json()["attributes"] == R"({"v":3})");
+}
