@@ -365,7 +365,6 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   auto* wf = find_workflow(st, e.task.workflow_sid);
   if (!wf)
     return;
-  ++wf->entered;
   // Choose the filter here so the create response can name the first target's
   // queue, as Twilio's does; the workflow continues from that filter.
   r.filter = wf->config->select_filter(*e.attributes);
@@ -402,13 +401,11 @@ void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std
       ev.worker_sid = r.worker_sid;
       ev.task_sid = r.task_sid;
       ev.queue_sid = e.task.queue_sid;
+      ev.workflow_sid = e.task.workflow_sid;
+      ev.task_channel = e.task.task_channel_unique_name;
       ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
                  {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
       record(self, std::move(ev));
-      if (status == rs::canceled)
-        ++st.counters.reservations_canceled;
-      if (status == rs::rescinded)
-        ++st.counters.reservations_rescinded;
     }
 }
 
@@ -431,9 +428,6 @@ void cancel_task(self_ptr self, workspace_state::task_entry& e, const std::strin
   e.queue = caf::actor{};
   st.ttl.cancel(e.task.sid);
   st.retention.schedule(self, e.task.sid, st.options.task_retention);
-  ++st.counters.tasks_canceled;
-  if (auto* q = find_queue(st, e.task.queue_sid))
-    ++q->canceled;
   count_task(st, "canceled", e.task);
   record(self, task_event(e, "task.canceled", event_description));
 }
@@ -447,9 +441,6 @@ void finish_task(self_ptr self, workspace_state::task_entry& e, ts status,
   if (status == ts::completed) {
     st.ttl.cancel(e.task.sid);
     st.retention.schedule(self, e.task.sid, st.options.task_retention);
-    ++st.counters.tasks_completed;
-    if (auto* q = find_queue(st, e.task.queue_sid))
-      ++q->completed;
     count_task(st, "completed", e.task);
     record(self, task_event(e, "task.completed", "Task completed"));
   } else {
@@ -492,8 +483,11 @@ void on_reservation(self_ptr self, reservation_update& u) {
   ev.queue_sid = u.queue_sid;
   ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
              {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
-  if (it != st.tasks.end())
+  if (it != st.tasks.end()) {
+    ev.workflow_sid = it->second.task.workflow_sid;
+    ev.task_channel = it->second.task.task_channel_unique_name;
     note_reservation(it->second, r);
+  }
   switch (r.status) {
     case rs::pending: {
       if (w == st.workers.end() && it != st.tasks.end()) {
@@ -516,8 +510,10 @@ void on_reservation(self_ptr self, reservation_update& u) {
           auto rescinded = r;
           rescinded.status = rs::rescinded;
           note_reservation(it->second, rescinded);
-          ++st.counters.reservations_rescinded;
         }
+        ev.event_type = "reservation.rescinded";
+        ev.description = "Reservation rescinded: the task moved on";
+        record(self, std::move(ev));
         return;
       }
       auto& e = it->second;
@@ -528,9 +524,6 @@ void on_reservation(self_ptr self, reservation_update& u) {
         e.task.reservation_sid = r.sid;
         set_status(st, e, ts::reserved);
       }
-      ++st.counters.reservations_created;
-      if (auto* q = find_queue(st, u.queue_sid))
-        ++q->reserved;
       if (!e.reserved_once) {
         e.reserved_once = true;
         observe_wait(st, "reserved", e.task.created);
@@ -581,8 +574,6 @@ void on_reservation(self_ptr self, reservation_update& u) {
       ++st.counters.reservations_accepted;
       st.counters.acceptance_seconds_total +=
         std::chrono::duration<double>(now() - e.task.created).count();
-      if (auto* q = find_queue(st, e.task.queue_sid))
-        ++q->assigned;
       observe_wait(st, "accepted", e.task.created);
       count_task(st, "assigned", e.task);
       count_reservation(st, "accepted");
@@ -594,7 +585,6 @@ void on_reservation(self_ptr self, reservation_update& u) {
     case rs::rejected:
     case rs::timeout: {
       bool rejected = r.status == rs::rejected;
-      rejected ? ++st.counters.reservations_rejected : ++st.counters.reservations_timed_out;
       count_reservation(st, rejected ? "rejected" : "timeout");
       ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
       ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
@@ -1412,7 +1402,6 @@ tr_reply task_create(self_ptr self, const tr_call& c) {
   st.task_order.emplace(it->second.task.order, sid);
   auto& entry = it->second;
   st.ttl.schedule(self, sid, std::chrono::seconds(entry.task.timeout));
-  ++st.counters.tasks_created;
   start_routing(self, entry, direct_queue);
   if (auto* g = pending_gauge(st, entry.task.queue_sid))
     g->Increment();
@@ -1610,7 +1599,6 @@ tr_reply task_delete(self_ptr self, const tr_call& c) {
     return fail(model::invalid_parameter("An assigned task cannot be deleted; complete it first", 20001));
   if (!model::is_final(e.task.status))
     cancel_task(self, e, "Task deleted", "Task deleted");
-  ++st.counters.tasks_deleted;
   record(self, task_event(e, "task.deleted", "Task deleted"));
   delete_task_record(st, c.sid);
   return tr_reply{std::monostate{}};
@@ -1655,20 +1643,63 @@ nlohmann::json task_statistics(workspace_state& st, const std::function<bool(con
   return out;
 }
 
-nlohmann::json cumulative(workspace_state& st) {
+// The time window of cumulative statistics: Minutes, or StartDate/EndDate;
+// Twilio's default is the last 15 minutes.
+struct stats_window {
+  model::time_point start, end;
+};
+
+model::expected<stats_window> window_of(const model::form& p) {
+  stats_window w{now() - std::chrono::minutes(15), now()};
+  auto minutes = p.get_int("Minutes", 1, 43200);
+  if (!minutes)
+    return minutes.err();
+  if (*minutes)
+    w.start = w.end - std::chrono::minutes(**minutes);
+  if (auto s = p.get("StartDate")) {
+    auto t = model::parse_iso8601(*s);
+    if (!t)
+      return model::invalid_parameter("StartDate must be an ISO-8601 date");
+    w.start = *t;
+  }
+  if (auto e = p.get("EndDate")) {
+    auto t = model::parse_iso8601(*e);
+    if (!t)
+      return model::invalid_parameter("EndDate must be an ISO-8601 date");
+    w.end = *t;
+  }
+  if (w.end < w.start)
+    return model::invalid_parameter("EndDate must not be before StartDate");
+  return w;
+}
+
+// Counts, from the event log, what happened in the window among the events
+// keep accepts. The average acceptance time is over the workspace's life.
+nlohmann::json cumulative(workspace_state& st, const stats_window& w,
+                          const std::function<bool(const model::event&)>& keep) {
+  std::map<std::string, std::uint64_t> n;
+  for (auto it = st.events.rbegin(); it != st.events.rend(); ++it) {
+    auto& e = **it;
+    if (e.date < w.start)
+      break;
+    if (e.date > w.end || !keep(e))
+      continue;
+    ++n[e.event_type];
+  }
   auto& c = st.counters;
-  nlohmann::json out{{"tasks_created", c.tasks_created},
-                     {"tasks_canceled", c.tasks_canceled},
-                     {"tasks_completed", c.tasks_completed},
-                     {"tasks_deleted", c.tasks_deleted},
+  nlohmann::json out{{"tasks_created", n["task.created"]},
+                     {"tasks_canceled", n["task.canceled"]},
+                     {"tasks_completed", n["task.completed"]},
+                     {"tasks_deleted", n["task.deleted"]},
                      {"tasks_moved", 0},
-                     {"tasks_timed_out_in_workflow", c.tasks_timed_out_in_workflow},
-                     {"reservations_created", c.reservations_created},
-                     {"reservations_accepted", c.reservations_accepted},
-                     {"reservations_rejected", c.reservations_rejected},
-                     {"reservations_timed_out", c.reservations_timed_out},
-                     {"reservations_canceled", c.reservations_canceled},
-                     {"reservations_rescinded", c.reservations_rescinded},
+                     {"tasks_entered", n["task-queue.entered"]},
+                     {"tasks_timed_out_in_workflow", n["workflow.timeout"]},
+                     {"reservations_created", n["reservation.created"]},
+                     {"reservations_accepted", n["reservation.accepted"]},
+                     {"reservations_rejected", n["reservation.rejected"]},
+                     {"reservations_timed_out", n["reservation.timeout"]},
+                     {"reservations_canceled", n["reservation.canceled"]},
+                     {"reservations_rescinded", n["reservation.rescinded"]},
                      {"avg_task_acceptance_time",
                       c.reservations_accepted
                         ? static_cast<long long>(c.acceptance_seconds_total / c.reservations_accepted)
@@ -1676,13 +1707,19 @@ nlohmann::json cumulative(workspace_state& st) {
                      {"split_by_wait_time", nlohmann::json::object()},
                      {"wait_duration_until_accepted", nlohmann::json::object()},
                      {"wait_duration_until_canceled", nlohmann::json::object()}};
-  out["start_time"] = model::iso8601(st.workspace.created);
-  out["end_time"] = model::iso8601(now());
+  out["start_time"] = model::iso8601(w.start);
+  out["end_time"] = model::iso8601(w.end);
   return out;
 }
 
+bool any_event(const model::event&) { return true; }
+
 tr_reply statistics_op(self_ptr self, const tr_call& c) {
   auto& st = self->state;
+  auto window = window_of(c.params);
+  if (!window)
+    return fail(window.err());
+  auto cumulative_all = [&] { return cumulative(st, *window, any_event); };
   auto realtime = [&](std::function<bool(const model::task&)> keep) {
     auto doc = task_statistics(st, keep);
     doc["activity_statistics"] = activity_statistics(st);
@@ -1692,21 +1729,21 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
   auto all = [](const model::task&) { return true; };
   switch (c.op) {
     case tr_op::workspace_statistics:
-      return one(statistics{{{"realtime", realtime(all)}, {"cumulative", cumulative(st)}}});
+      return one(statistics{{{"realtime", realtime(all)}, {"cumulative", cumulative_all()}}});
     case tr_op::workspace_realtime_statistics:
       return one(statistics{realtime(all)});
     case tr_op::workspace_cumulative_statistics:
-      return one(statistics{cumulative(st)});
+      return one(statistics{cumulative_all()});
     case tr_op::workers_statistics: {
       nlohmann::json rt{{"activity_statistics", activity_statistics(st)},
                         {"total_workers", st.workers.size()}};
-      return one(statistics{{{"realtime", rt}, {"cumulative", cumulative(st)}}});
+      return one(statistics{{{"realtime", rt}, {"cumulative", cumulative_all()}}});
     }
     case tr_op::workers_realtime_statistics:
       return one(statistics{{{"activity_statistics", activity_statistics(st)},
                              {"total_workers", st.workers.size()}}});
     case tr_op::workers_cumulative_statistics:
-      return one(statistics{cumulative(st)});
+      return one(statistics{cumulative_all()});
     case tr_op::workflow_statistics:
     case tr_op::workflow_realtime_statistics:
     case tr_op::workflow_cumulative_statistics: {
@@ -1716,9 +1753,7 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
       auto sid = w->workflow.sid;
       auto rt = task_statistics(st, [&](const model::task& t) { return t.workflow_sid == sid; });
       rt["workflow_sid"] = sid;
-      auto cu = cumulative(st);
-      cu["tasks_entered"] = w->entered;
-      cu["tasks_timed_out_in_workflow"] = w->timed_out;
+      auto cu = cumulative(st, *window, [&](const model::event& e) { return e.workflow_sid == sid; });
       cu["workflow_sid"] = sid;
       if (c.op == tr_op::workflow_realtime_statistics)
         return one(statistics{rt});
@@ -1731,14 +1766,11 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
   }
 }
 
-nlohmann::json queue_cumulative(workspace_state& st, const workspace_state::queue_entry& q) {
-  auto cu = cumulative(st);
-  cu["tasks_entered"] = q.entered;
-  cu["reservations_created"] = q.reserved;
-  cu["reservations_accepted"] = q.assigned;
-  cu["tasks_completed"] = q.completed;
-  cu["tasks_canceled"] = q.canceled;
-  cu["task_queue_sid"] = q.queue.sid;
+nlohmann::json queue_cumulative(workspace_state& st, const stats_window& w,
+                                const workspace_state::queue_entry& q) {
+  auto sid = q.queue.sid;
+  auto cu = cumulative(st, w, [&](const model::event& e) { return e.queue_sid == sid; });
+  cu["task_queue_sid"] = sid;
   return cu;
 }
 
@@ -1835,10 +1867,13 @@ void handle_call(self_ptr self, tr_call& c) {
       auto* q = find_queue(st, c.sid);
       if (!q)
         return reply(fail(missing()));
+      auto window = window_of(c.params);
+      if (!window)
+        return reply(fail(window.err()));
       if (c.op == tr_op::queue_cumulative_statistics)
-        return reply(one(statistics{queue_cumulative(st, *q)}));
+        return reply(one(statistics{queue_cumulative(st, *window, *q)}));
       auto rp = self->make_response_promise<tr_reply>();
-      auto cu = queue_cumulative(st, *q);
+      auto cu = queue_cumulative(st, *window, *q);
       auto activities = activity_statistics(st);
       bool realtime_only = c.op == tr_op::queue_realtime_statistics;
       auto sid = q->queue.sid;
@@ -1866,6 +1901,9 @@ void handle_call(self_ptr self, tr_call& c) {
     }
     case tr_op::queues_statistics: {
       auto name = c.params.get("FriendlyName");
+      auto window = window_of(c.params);
+      if (!window)
+        return reply(fail(window.err()));
       return reply(paginate(st.queues, c.page,
                             [&](const workspace_state::queue_entry& q) {
                               return !name || q.queue.friendly_name == *name;
@@ -1876,7 +1914,7 @@ void handle_call(self_ptr self, tr_call& c) {
                               });
                               return resource{statistics{{{"task_queue_sid", q.queue.sid},
                                                           {"realtime", rt},
-                                                          {"cumulative", queue_cumulative(st, q)}}}};
+                                                          {"cumulative", queue_cumulative(st, *window, q)}}}};
                             }));
     }
     case tr_op::worker_create:
@@ -2041,8 +2079,6 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
       e.queue = q.queue;
       if (auto* g = pending_gauge(st, e.task.queue_sid))
         g->Increment();
-      if (auto* qe = find_queue(st, q.queue_sid))
-        ++qe->entered;
       auto ev = task_event(e, "workflow.target-matched", "Task matched a workflow target");
       ev.resource_type = "workflow";
       ev.resource_sid = e.task.workflow_sid;
@@ -2057,9 +2093,6 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
         return;
       auto& e = it->second;
       e.queue = caf::actor{};
-      ++st.counters.tasks_timed_out_in_workflow;
-      if (auto* wf = find_workflow(st, e.task.workflow_sid))
-        ++wf->timed_out;
       auto ev = task_event(e, "workflow.timeout", "Task timed out in its workflow");
       ev.resource_type = "workflow";
       ev.resource_sid = e.task.workflow_sid;

@@ -41,13 +41,11 @@ struct workspace_state {
     model::task_queue queue;
     std::shared_ptr<const model::expression> target;
     caf::actor actor;
-    std::uint64_t entered = 0, reserved = 0, assigned = 0, completed = 0, canceled = 0;
   };
   struct workflow_entry {
     model::workflow workflow;
     std::shared_ptr<const model::workflow_config> config;
     caf::actor actor;
-    std::uint64_t entered = 0, timed_out = 0;
   };
   struct worker_entry {
     model::worker worker;
@@ -80,12 +78,10 @@ struct workspace_state {
   std::deque<std::shared_ptr<const model::event>> events; // shared with the event sink
   actor_timers ttl;       // task TTLs, keyed by task SID
   actor_timers retention; // deletion of finished tasks, keyed by task SID
+  // Lifetime acceptance figures for avg_task_acceptance_time; every other
+  // cumulative statistic is counted from the event log in its time window.
   struct {
-    std::uint64_t tasks_created = 0, tasks_canceled = 0, tasks_completed = 0,
-                  tasks_deleted = 0, tasks_timed_out_in_workflow = 0,
-                  reservations_created = 0, reservations_accepted = 0,
-                  reservations_rejected = 0, reservations_timed_out = 0,
-                  reservations_canceled = 0, reservations_rescinded = 0;
+    std::uint64_t reservations_accepted = 0;
     double acceptance_seconds_total = 0;
   } counters;
   std::unordered_map<std::string, prometheus::Counter*> counter_cache;

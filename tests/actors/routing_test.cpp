@@ -372,3 +372,25 @@ TEST_CASE("MaxReservedWorkers reserves several workers and the first to accept w
   REQUIRE(h.task(t2).status == task_status::reserved);
   REQUIRE(h.task(t2).reservation_sid == held[1].sid);
 }
+
+TEST_CASE("cumulative statistics count what happened in their time window", "[actors]") {
+  test::harness h;
+  h.create_workspace("ws");
+  auto q = h.create_queue("q", "1==1");
+  h.create_workflow("wf", single_queue_workflow(q));
+  h.create_task("{}");
+  h.create_task("{}");
+  auto cu = [&](model::form_pairs p) {
+    return expect_one<actors::statistics>(h.op(tr_op::workspace_cumulative_statistics, {}, {}, p)).doc;
+  };
+  REQUIRE(cu({})["tasks_created"] == 2); // the default window: the last 15 minutes
+  REQUIRE(cu({{"Minutes", "5"}})["tasks_entered"] == 2);
+  auto later = model::iso8601(std::chrono::system_clock::now() + std::chrono::hours(1));
+  auto much_later = model::iso8601(std::chrono::system_clock::now() + std::chrono::hours(2));
+  REQUIRE(cu({{"StartDate", later}, {"EndDate", much_later}})["tasks_created"] == 0);
+  auto queue_cu = expect_one<actors::statistics>(h.op(tr_op::queue_cumulative_statistics, q)).doc;
+  REQUIRE(queue_cu["tasks_entered"] == 2);
+  REQUIRE(test::error_of(h.op(tr_op::workspace_cumulative_statistics, {}, {}, {{"Minutes", "0"}})).code == 20001);
+  REQUIRE(test::error_of(h.op(tr_op::workspace_cumulative_statistics, {}, {},
+                              {{"StartDate", much_later}, {"EndDate", later}})).code == 20001);
+}
