@@ -111,24 +111,35 @@ void queue_state::set_max_reserved(int n) {
     sync_waiting(e);
 }
 
+void queue_state::waiting_insert(entry& e) {
+  waiting_.insert(key_of(e.task));
+  e.waiting = true;
+  if (e.task.ignore_capacity)
+    ++ignore_capacity_waiting_;
+}
+
+void queue_state::waiting_erase(entry& e) {
+  waiting_.erase(key_of(e.task));
+  e.waiting = false;
+  if (e.task.ignore_capacity)
+    --ignore_capacity_waiting_;
+}
+
 void queue_state::sync_waiting(entry& e) {
   bool want = e.holders.size() < static_cast<std::size_t>(max_reserved_);
   if (want && !e.waiting) {
-    waiting_.insert(key_of(e.task));
-    e.waiting = true;
+    waiting_insert(e);
     dirty_tasks_.insert(e.task.sid);
   } else if (!want && e.waiting) {
-    waiting_.erase(key_of(e.task));
-    e.waiting = false;
+    waiting_erase(e);
   }
 }
 
 void queue_state::enqueue(queued_task t) {
   remove(t.sid);
   auto sid = t.sid;
-  auto k = key_of(t);
-  tasks_[sid] = entry{std::move(t), {}, true};
-  waiting_.insert(std::move(k));
+  auto& e = tasks_[sid] = entry{std::move(t), {}, false};
+  waiting_insert(e);
   dirty_tasks_.insert(sid);
 }
 
@@ -137,7 +148,7 @@ bool queue_state::remove(const std::string& task_sid) {
   if (it == tasks_.end())
     return false;
   if (it->second.waiting)
-    waiting_.erase(key_of(it->second.task));
+    waiting_erase(it->second);
   tasks_.erase(it);
   dirty_tasks_.erase(task_sid);
   return true;
@@ -388,22 +399,33 @@ std::vector<offer> queue_state::match() {
     }
   }
   if (!dirty_workers_.empty() && !waiting_.empty()) {
+    // Workers whose change may let them take a waiting task: each waiting
+    // task, in queue order, goes to the best of them by its own rules
+    // (order_by, then idle time). A full worker counts only while some
+    // waiting task ignores capacity.
+    auto usable = [&](const worker_view* w) {
+      return w->has_any_room() || (ignore_capacity_waiting_ > 0 && w->available);
+    };
     std::vector<worker_view*> ws;
     for (auto& sid : dirty_workers_) {
       auto it = workers_.find(sid);
-      if (it != workers_.end() && it->second.has_any_room())
+      if (it != workers_.end() && usable(&it->second))
         ws.push_back(&it->second);
     }
-    std::sort(ws.begin(), ws.end(), [](const worker_view* a, const worker_view* b) {
-      return a->last_idle != b->last_idle ? a->last_idle < b->last_idle : a->sid < b->sid;
-    });
-    for (auto* w : ws) {
-      for (auto it = waiting_.begin(); it != waiting_.end() && w->has_any_room();) {
-        auto& e = tasks_.at(it->sid);
-        ++it; // make_offer erases the current key
-        if (eligible(*w, e))
-          make_offer(e, *w, out);
+    for (auto it = waiting_.begin(); it != waiting_.end() && !ws.empty();) {
+      auto& e = tasks_.at(it->sid);
+      ++it; // make_offer may erase the current key
+      while (e.waiting) {
+        worker_view* best = nullptr;
+        for (auto* w : ws)
+          if (eligible(*w, e) && (!best || better(*w, *best, e.task)))
+            best = w;
+        if (!best)
+          break;
+        make_offer(e, *best, out);
       }
+      ws.erase(std::remove_if(ws.begin(), ws.end(), [&](worker_view* w) { return !usable(w); }),
+               ws.end());
     }
   }
   dirty_workers_.clear();

@@ -151,6 +151,8 @@ class queue_state {
   };
   // Puts the entry in or out of waiting_ as its holders allow.
   void sync_waiting(entry& e);
+  void waiting_insert(entry& e);
+  void waiting_erase(entry& e);
 
   key key_of(const queued_task& t) const { return {t.priority, t.order, t.sid}; }
   struct entry;
@@ -185,6 +187,7 @@ class queue_state {
   std::unordered_map<std::string, std::set<idle_key, idle_less>> room_;
   std::unordered_map<std::string, entry> tasks_;
   std::set<key, key_less> waiting_{key_less{order_}};
+  std::size_t ignore_capacity_waiting_ = 0; // waiting tasks a full worker may still take
   std::unordered_map<std::string, worker_view> workers_;
   std::unordered_set<std::string> dirty_tasks_;
   std::unordered_set<std::string> dirty_workers_;

@@ -422,16 +422,12 @@ TEST_CASE("queue_state offers a new task to the best eligible worker", "[model][
 }
 
 // The same table with the task waiting first and the workers arriving
-// together. Rows with order_by or ignore_capacity are left out: with several
-// workers changed in one match() the worker pass ignores both (see the hidden
-// [.known_bug] cases below).
+// together.
 TEST_CASE("queue_state offers a waiting task to the best arriving worker", "[model][queue]") {
   for (auto& row : select_rows()) {
     auto ws = base_workers();
     auto t = task("T", 0, 1);
     row.setup(ws, t);
-    if (!t.order_by.empty() || t.ignore_capacity)
-      continue;
     DYNAMIC_SECTION(row.name) {
 
     queue_state q;
@@ -445,7 +441,7 @@ TEST_CASE("queue_state offers a waiting task to the best arriving worker", "[mod
 }
 
 TEST_CASE("queue_state worker pass honours order_by across arriving workers",
-          "[.known_bug]") {
+          "[model][queue]") {
   queue_state q;
   auto t = task("T", 0, 1);
   t.order_by = order_by("worker.level DESC");
@@ -460,7 +456,7 @@ TEST_CASE("queue_state worker pass honours order_by across arriving workers",
 }
 
 TEST_CASE("queue_state worker pass offers ignore_capacity tasks to full workers",
-          "[.known_bug]") {
+          "[model][queue]") {
   queue_state q;
   auto t = task("T", 0, 1);
   t.ignore_capacity = true;
@@ -1196,10 +1192,9 @@ struct simulation {
         CHECK(w.total_load() <= 1);
     }
     check_consistent();
-    // Nothing left waiting could go to a worker with room in the cached view
-    // (ignore_capacity tasks excepted: see the [.known_bug] case).
+    // Nothing left waiting could go to a worker with room in the cached view.
     for (auto& [sid, t] : tasks) {
-      if (t.state != st::waiting || t.ignore_capacity)
+      if (t.state != st::waiting)
         continue;
       for (auto& [wsid, w] : q.workers()) {
         INFO("waiting task " << sid << " and worker " << wsid);
