@@ -19,6 +19,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <stdexcept>
 
 #include "model/signature.hpp"
 
@@ -33,6 +36,7 @@ using error_code = boost::system::error_code;
 namespace {
 
 struct parsed_url {
+  bool tls = false;         // https
   std::string host;         // without brackets
   std::string port = "80";
   std::string host_header;  // host[:port] as sent in Host
@@ -72,11 +76,16 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
 
 // Parses an absolute http:// URL; returns an error message on failure.
 std::optional<std::string> parse_url(std::string_view url, parsed_url& out) {
+  std::string_view rest;
   if (starts_with_nocase(url, "https://")) {
-    return "https is not supported (plain http only): " + std::string(url);
+    out.tls = true;
+    out.port = "443";
+    rest = url.substr(8);
+  } else if (starts_with_nocase(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return "invalid url (want http:// or https://): " + std::string(url);
   }
-  if (!starts_with_nocase(url, "http://")) return "invalid url (want http://...): " + std::string(url);
-  std::string_view rest = url.substr(7);
   if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   const auto path_start = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, path_start);
@@ -116,7 +125,7 @@ std::optional<std::string> parse_url(std::string_view url, parsed_url& out) {
   }
   out.host.assign(host);
   out.host_header = authority.front() == '[' ? "[" + out.host + "]" : out.host;
-  if (out.port != "80") out.host_header += ":" + out.port;
+  if (out.port != (out.tls ? "443" : "80")) out.host_header += ":" + out.port;
   return std::nullopt;
 }
 
@@ -127,7 +136,16 @@ class http_client_op;
 // Everything the client's thread owns; touched only on that thread.
 struct http_client_state {
   explicit http_client_state(http_client_config c)
-      : cfg(c), ioc(1), work(net::make_work_guard(ioc)) {}
+      : cfg(c), ioc(1), work(net::make_work_guard(ioc)), tls(net::ssl::context::tls_client) {
+    tls.set_default_verify_paths();
+    tls.set_verify_mode(net::ssl::verify_peer);
+    if (!cfg.ca_file.empty()) {
+      error_code ec;
+      tls.load_verify_file(cfg.ca_file, ec);
+      if (ec)
+        throw std::runtime_error("cannot load CA file " + cfg.ca_file + ": " + ec.message());
+    }
+  }
 
   struct pending {
     http_client_request request;
@@ -147,6 +165,7 @@ struct http_client_state {
   // Keeps run() going while idle; released by shutdown() so that run()
   // returns once the cancelled requests have reported.
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  net::ssl::context tls; // for https: verifies peers against the system's CAs and cfg.ca_file
   bool stopping = false;
   std::size_t in_flight = 0;
   std::deque<pending> queue;                    // bounded by cfg.max_queued
@@ -173,6 +192,15 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
     if (auto err = parse_url(request_.url, url)) {
       fail(std::move(*err));
       return;
+    }
+    if (url.tls) {
+      tls_.emplace(state_->ioc, state_->tls);
+      // SNI for host names, and the certificate must name the host.
+      error_code not_an_address;
+      net::ip::make_address(url.host, not_an_address);
+      if (not_an_address)
+        SSL_set_tlsext_host_name(tls_->native_handle(), url.host.c_str());
+      tls_->set_verify_callback(net::ssl::host_name_verification(url.host));
     }
     std::string method = request_.method;
     std::transform(method.begin(), method.end(), method.begin(),
@@ -219,10 +247,12 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
     resolver_.cancel();
     resolve_timer_.cancel();
     error_code ignored;
-    stream_.socket().close(ignored);
+    lowest().socket().close(ignored);
   }
 
  private:
+  beast::tcp_stream& lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : stream_; }
+
   void on_resolve(error_code ec, tcp::resolver::results_type results) {
     resolve_timer_.cancel();
     if (finished_) return;
@@ -234,9 +264,9 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
       fail("client stopped");
       return;
     }
-    stream_.expires_at(deadline_);
-    stream_.async_connect(results, [self = shared_from_this()](error_code ec,
-                                                               const tcp::endpoint&) {
+    lowest().expires_at(deadline_);
+    lowest().async_connect(results, [self = shared_from_this()](error_code ec,
+                                                                const tcp::endpoint&) {
       self->on_connect(ec);
     });
   }
@@ -246,7 +276,22 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
       fail_with("connect", ec);
       return;
     }
+    if (tls_) {
+      tls_->async_handshake(net::ssl::stream_base::client,
+                            [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+      return;
+    }
     http::async_write(stream_, message_, [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec) {
+      fail_with("tls handshake", ec);
+      return;
+    }
+    http::async_write(*tls_, message_, [self = shared_from_this()](error_code ec, std::size_t) {
       self->on_write(ec);
     });
   }
@@ -256,8 +301,11 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
       fail_with("write", ec);
       return;
     }
-    http::async_read(stream_, buffer_, parser_,
-                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    auto next = [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); };
+    if (tls_)
+      http::async_read(*tls_, buffer_, parser_, std::move(next));
+    else
+      http::async_read(stream_, buffer_, parser_, std::move(next));
   }
 
   void on_read(error_code ec) {
@@ -291,9 +339,11 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
     if (finished_) return;
     finished_ = true;
     resolve_timer_.cancel();
+    // One request per connection: the TLS session is not shut down
+    // gracefully, the socket is just closed.
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
     auto done = std::move(done_);
     state_->finished(state_, pos_);
     done(std::move(response));
@@ -303,7 +353,8 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
   http_client_request request_;
   std::function<void(http_client_response)> done_;
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;                                // plain http
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_; // https
   net::steady_timer resolve_timer_;  // the resolver has no deadline of its own
   http::request<http::string_body> message_;
   beast::flat_buffer buffer_;

@@ -1,6 +1,7 @@
 #pragma once
 // Outbound HTTP/1.1 for webhooks (event callbacks, assignment callbacks): one
-// connection per request, plain http:// only, on a thread the client owns.
+// connection per request, http:// or https:// (TLS with the peer's
+// certificate and host name verified), on a thread the client owns.
 
 #include <chrono>
 #include <cstddef>
@@ -39,6 +40,9 @@ struct http_client_config {
   std::size_t max_in_flight = 256;  // requests on the wire at once
   std::size_t max_queued = 4096;    // requests waiting beyond that; more fail with "queue full"
   std::size_t response_body_limit = 1 << 20;  // bytes; larger answers fail
+  // PEM file of certificate authorities to trust for https besides the
+  // system's (for receivers with a private CA); empty: the system's only.
+  std::string ca_file;
 };
 
 struct http_client_state;
@@ -46,7 +50,8 @@ struct http_client_state;
 // An asynchronous HTTP client with its own I/O thread.
 class http_client {
  public:
-  // Starts the client's thread.
+  // Starts the client's thread. Throws std::runtime_error when cfg.ca_file
+  // cannot be loaded.
   explicit http_client(http_client_config cfg = {});
   // Stops the client.
   ~http_client();

@@ -36,6 +36,7 @@ struct options {
   std::size_t io_threads = 1;
   std::size_t actor_threads = 0;
   std::size_t body_limit = 1 << 20;
+  std::string ca_file;
 };
 
 const char* usage = R"(usage: switchboard [options]
@@ -53,6 +54,7 @@ Options (each also read from the environment variable in brackets):
   --io-threads N        HTTP I/O threads [SWITCHBOARD_IO_THREADS] (1)
   --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (one per core)
   --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
+  --ca-file PEM         extra CAs to trust for https callbacks [SWITCHBOARD_CA_FILE]
   --help                this text
 
 Without --auth-token, credentials are generated on first start, kept in
@@ -96,6 +98,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_IO_THREADS")) to_size(*v, o.io_threads);
   if (auto v = env("SWITCHBOARD_ACTOR_THREADS")) to_size(*v, o.actor_threads);
   if (auto v = env("SWITCHBOARD_BODY_LIMIT")) to_size(*v, o.body_limit);
+  if (auto v = env("SWITCHBOARD_CA_FILE")) o.ca_file = *v;
   if (auto v = env("SWITCHBOARD_ACCOUNTS")) {
     std::stringstream ss(*v);
     std::string item;
@@ -151,6 +154,8 @@ bool parse_options(int argc, char** argv, options& o) {
       if (!value(v) || !to_size(v, o.io_threads) || o.io_threads == 0) return false;
     } else if (arg == "--actor-threads") {
       if (!value(v) || !to_size(v, o.actor_threads)) return false;
+    } else if (arg == "--ca-file") {
+      if (!value(o.ca_file)) return false;
     } else if (arg == "--body-limit") {
       if (!value(v) || !to_size(v, o.body_limit)) return false;
     } else {
@@ -218,7 +223,16 @@ int main(int argc, char** argv) {
   sb::metrics::registry metrics;
 
   // Declared before the actor system so it outlives every actor that calls it.
-  sb::api::http_client client;
+  std::optional<sb::api::http_client> client_holder;
+  try {
+    sb::api::http_client_config ccfg;
+    ccfg.ca_file = opt.ca_file;
+    client_holder.emplace(ccfg);
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: " << e.what() << "\n";
+    return 2;
+  }
+  auto& client = *client_holder;
 
   caf::actor_system_config cfg;
   // One scheduler thread per core: CAF's own default (at least four) only adds

@@ -686,7 +686,7 @@ TEST_CASE("http_client reports failures as errors", "[api]") {
   };
   const std::vector<row> rows = {
       {"http://127.0.0.1:" + std::to_string(closed_port) + "/", "connect: Connection refused"},
-      {"https://example.com/hook", "https is not supported"},
+      {"https://127.0.0.1:" + std::to_string(closed_port) + "/", "connect: Connection refused"},
       {"ftp://example.com/", "invalid url"},
       {"http:///nohost", "invalid url (no host)"},
       {"http://h:99999/", "invalid url (bad port)"},
