@@ -139,7 +139,6 @@ struct task_queued {
   std::string task_sid;
   std::string queue_sid;
   std::string queue_name;
-  std::string workflow_sid;
   int priority = 0;
   caf::actor queue;
   int filter = -1;
@@ -163,7 +162,6 @@ struct offer_task {
   std::string task_sid;
   std::string channel_name;
   std::string queue_sid;
-  std::string workflow_sid;
   json_ptr attributes;
   bool ignore_capacity = false;
   int reservation_timeout_s = 120;

@@ -77,7 +77,6 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       if (e.timeout_s >= 0)
         st.timers.schedule(self, sid, std::chrono::seconds(e.timeout_s));
       self->send(st.workspace, task_queued{sid, st.queue.sid, st.queue.friendly_name,
-                                           std::string{},
                                            e.task.priority, caf::actor_cast<caf::actor>(self),
                                            e.filter, e.target});
       st.matcher.enqueue(std::move(e.task));

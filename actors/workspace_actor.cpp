@@ -2170,9 +2170,6 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
       for (auto& sid : st.retention.due(self))
         delete_task_record(st, sid);
     },
-    [=](tr_reply&) {
-      // Replies to anon-less sends (worker_config); nothing to do.
-    },
   };
 }
 

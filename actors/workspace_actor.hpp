@@ -27,7 +27,6 @@ namespace sb::actors {
 // Settings every workspace shares, fixed at start.
 struct workspace_options {
   std::string auth_token;                           // signs event callbacks
-  std::string public_base = "https://taskrouter.twilio.com";
   std::chrono::seconds task_retention{15 * 60};     // completed/canceled tasks
   std::size_t max_events = 100000;                  // in memory, newest kept
   metrics::routing_families metrics;

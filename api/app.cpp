@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/routes.hpp"
+#include "api/text.hpp"
 #include "model/form.hpp"
 #include "model/taskrouter_json.hpp"
 
@@ -71,16 +72,6 @@ std::string base64_decode(std::string_view in) {
     }
   }
   return out;
-}
-
-// True when text starts with prefix (given in lower case), ignoring ASCII case.
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size())
-    return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i])
-      return false;
-  return true;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -23,6 +23,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <stdexcept>
 
+#include "api/text.hpp"
 #include "model/signature.hpp"
 
 namespace sb::api {
@@ -66,13 +67,6 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
 
 // Parses an absolute http:// URL; returns an error message on failure.
 std::optional<std::string> parse_url(std::string_view url, parsed_url& out) {

@@ -258,7 +258,6 @@ int main(int argc, char** argv) {
 
   sb::actors::workspace_options wopts;
   wopts.auth_token = opt.auth_token;
-  wopts.public_base = opt.public_base;
   wopts.metrics = metrics.routing();
   wopts.webhooks = webhooks;
   auto directory = sys.spawn(sb::actors::directory_actor, wopts);
