@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "actors/store_actor.hpp"
 #include "model/sid.hpp"
 
 namespace sb::actors {
@@ -42,7 +43,8 @@ tr_reply create(directory_actor_type* self, const tr_call& c) {
   ws.prioritize_queue_order =
     order && *order == "LIFO" ? model::task_order::lifo : model::task_order::fifo;
   ws.created = ws.updated = std::chrono::system_clock::now();
-  auto actor = self->spawn(workspace_actor, ws, st.options, tmpl);
+  auto actor = self->spawn(workspace_actor, ws, st.options, tmpl,
+                           std::shared_ptr<const store::workspace_image>{});
   self->link_to(actor);
   // The workspace actor filled in its default activities; fetch the result
   // lazily: the reply carries the workspace as created, defaults included.
@@ -53,8 +55,17 @@ tr_reply create(directory_actor_type* self, const tr_call& c) {
 
 } // namespace
 
-caf::behavior directory_actor(directory_actor_type* self, workspace_options options) {
+caf::behavior directory_actor(directory_actor_type* self, workspace_options options,
+                              workspace_images images) {
   self->state.options = std::move(options);
+  for (auto& img : images) {
+    auto& ws = img->workspace;
+    auto actor = self->spawn(workspace_actor, ws, self->state.options, std::string{},
+                             std::shared_ptr<const store::workspace_image>(img));
+    self->link_to(actor);
+    self->state.workspaces[ws.sid] = {ws, actor};
+    self->state.order.push_back(ws.sid);
+  }
   return {
     [=](tr_call& c) {
       auto& st = self->state;
@@ -107,6 +118,13 @@ caf::behavior directory_actor(directory_actor_type* self, workspace_options opti
         return;
       }
       if (c.op == tr_op::workspace_delete) {
+        // Everything the workspace owned goes from the store in one change;
+        // rows it may still write on its way out are dropped at the next start.
+        if (st.options.store) {
+          store::write_batch b;
+          b.erased_scopes.push_back(c.workspace_sid);
+          self->send(st.options.store, store_write{std::move(b)});
+        }
         self->unlink_from(it->second.actor);
         self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
         st.order.erase(std::find(st.order.begin(), st.order.end(), c.workspace_sid));

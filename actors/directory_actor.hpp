@@ -28,6 +28,10 @@ struct directory_state {
 
 using directory_actor_type = caf::stateful_actor<directory_state>;
 
-caf::behavior directory_actor(directory_actor_type* self, workspace_options options);
+using workspace_images = std::vector<std::shared_ptr<store::workspace_image>>;
+
+// images: the workspaces a restart recovered (empty on a fresh start).
+caf::behavior directory_actor(directory_actor_type* self, workspace_options options,
+                              workspace_images images);
 
 } // namespace sb::actors

@@ -114,6 +114,10 @@ struct route_task {
   bool ignore_capacity = false;
   int filter = -2; // -2: not yet chosen; -1: default filter
   int target = -1;
+  // Time already spent in the next target (a task resumed after a restart):
+  // its timeout counts from then.
+  std::int64_t elapsed_ms = 0;
+  bool resumed = false; // back in its target after a restart: no entry events again
 };
 
 // workflow -> queue: wait in this queue for the given target.
@@ -123,6 +127,8 @@ struct enqueue_task {
   int filter = -1;
   int target = 0;
   int timeout_s = -1; // target timeout; <0 none
+  std::int64_t elapsed_ms = 0; // of the target timeout, already spent (resumed task)
+  bool resumed = false;
   int reservation_timeout_s = 120;
   std::shared_ptr<const model::expression> skip_if;
 };
@@ -143,6 +149,8 @@ struct task_queued {
   caf::actor queue;
   int filter = -1;
   int target = 0;
+  std::int64_t elapsed_ms = 0;
+  bool resumed = false;
 };
 
 // workflow -> workspace: no target took the task; cancel it.
@@ -253,6 +261,13 @@ struct add_worker_channel {
   model::worker_channel channel;
 };
 
+// workspace -> worker, right after a restart spawned it: the reservations it
+// holds (accepted or wrapping, counted against capacity) and its ended ones.
+struct restore_reservations {
+  std::vector<std::pair<model::reservation, std::string>> held; // with queue SID
+  std::vector<model::reservation> ended;                        // oldest first
+};
+
 // workspace settings workers need.
 struct workspace_settings {
   std::string timeout_activity_sid;
@@ -286,6 +301,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::worker_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::queue_config)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workflow_setup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workspace_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::restore_reservations)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::add_worker_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::timers_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::model::event)

@@ -75,10 +75,12 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       auto sid = e.task.sid;
       st.tasks[sid] = {route, e.workflow, e.reservation_timeout_s, false};
       if (e.timeout_s >= 0)
-        st.timers.schedule(self, sid, std::chrono::seconds(e.timeout_s));
+        st.timers.schedule(self, sid,
+                           std::max(std::chrono::milliseconds(0),
+                                    std::chrono::milliseconds(e.timeout_s * 1000LL - e.elapsed_ms)));
       self->send(st.workspace, task_queued{sid, st.queue.sid, st.queue.friendly_name,
                                            e.task.priority, caf::actor_cast<caf::actor>(self),
-                                           e.filter, e.target});
+                                           e.filter, e.target, e.elapsed_ms, e.resumed});
       st.matcher.enqueue(std::move(e.task));
       match(self);
     },

@@ -42,9 +42,11 @@ void publish(worker_actor_type* self) {
   worker_status msg{view_of(st), caf::actor_cast<caf::actor>(self)};
   for (auto& [sid, q] : st.queues)
     self->send(q, msg);
-  // The workspace's read model tracks the activity; capacity stays here.
-  if (st.published_activity != st.worker.activity_sid) {
+  // The workspace's read model (and the store) track the activity and the
+  // channel configuration; the load stays here.
+  if (st.published_activity != st.worker.activity_sid || st.config_changed) {
     st.published_activity = st.worker.activity_sid;
+    st.config_changed = false;
     self->send(st.workspace, worker_snapshot{st.worker});
   }
 }
@@ -237,7 +239,7 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
   st.workspace = std::move(workspace);
   st.settings = settings;
   st.multi_task = settings.multi_task;
-  st.last_idle = st.worker.created;
+  st.last_idle = st.worker.status_changed;
   st.published_activity = st.worker.activity_sid;
   return {
     [=](offer_task& o) {
@@ -331,6 +333,22 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
     },
     [=](add_worker_channel& a) {
       self->state.worker.channels.push_back(std::move(a.channel));
+      self->state.config_changed = true;
+      publish(self);
+    },
+    [=](restore_reservations& r) {
+      auto& st = self->state;
+      for (auto& [res, queue_sid] : r.held) {
+        if (auto* c = channel_of(st, res.task_channel))
+          ++c->assigned_tasks;
+        st.by_task[res.task_sid] = res.sid;
+        st.active[res.sid] = {res, queue_sid, caf::actor{}, {}};
+      }
+      for (auto& res : r.ended) {
+        st.history.push_back(std::move(res));
+        if (st.history.size() > max_history)
+          st.history.pop_front();
+      }
       publish(self);
     },
     [=](workspace_settings& s) {
@@ -390,6 +408,7 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
             ch->available = **avail;
           ch->updated = now();
           st.worker.updated = ch->updated;
+          st.config_changed = true;
           publish(self);
           return one(worker_channel_ref{st.worker.sid, *ch});
         }

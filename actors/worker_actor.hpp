@@ -36,6 +36,7 @@ struct worker_state {
   actor_timers timers;                                        // reservation timeouts
   std::uint64_t version = 0;
   std::string published_activity; // the activity the workspace last heard of
+  bool config_changed = false;    // channel configuration the workspace has not heard of
   model::time_point last_idle;
 
   static inline const char* name = "worker";

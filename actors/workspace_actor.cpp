@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "actors/queue_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/worker_actor.hpp"
 #include "actors/workflow_actor.hpp"
@@ -22,6 +23,33 @@ using rs = model::reservation_status;
 model::time_point now() { return std::chrono::system_clock::now(); }
 
 model::error missing() { return model::not_found("The requested resource was not found"); }
+
+// routing_filter of a task sent straight to a queue (TaskQueueSid).
+constexpr int direct_route = -3;
+
+// Hands everything this message changed to the store in one batch.
+void flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.dirty.empty() && st.dirty_reservations.empty() && st.unsaved_events.empty())
+    return;
+  auto batch = take_changes(st);
+  if (st.options.store)
+    self->send(st.options.store, store_write{std::move(batch)});
+}
+
+// Asks a worker actor and answers the API with its reply. Going through this
+// actor (rather than delegating) matters for durability: the worker's own
+// updates to this actor (reservation_update, worker_snapshot) arrive before
+// its reply, so they are handed to the store before the client hears back.
+template <class Message>
+void forward_to_worker(self_ptr self, const caf::actor& worker, Message msg) {
+  auto rp = self->make_response_promise<tr_reply>();
+  self->request(worker, std::chrono::seconds(10), std::move(msg))
+    .then([=](tr_reply& r) mutable { rp.deliver(std::move(r)); },
+          [=](caf::error&) mutable {
+            rp.deliver(fail(model::error{errc::unavailable, 20503, "Worker did not answer"}));
+          });
+}
 
 // ----------------------------------------------------------------- helpers --
 
@@ -129,6 +157,7 @@ void record(self_ptr self, model::event ev) {
        std::find(st.options.event_sink_types.begin(), st.options.event_sink_types.end(),
                  shared->event_type) != st.options.event_sink_types.end()))
     self->send(st.options.event_sink, shared);
+  st.unsaved_events.push_back(shared);
   st.events.push_back(std::move(shared));
   while (st.events.size() > st.options.max_events)
     st.events.pop_front();
@@ -230,7 +259,9 @@ void worker_gauge(workspace_state& st, const std::string& activity, double delta
 }
 
 // Keeps the task's copy of a reservation (the task view of reservations).
-void note_reservation(workspace_state::task_entry& e, const model::reservation& r) {
+void note_reservation(workspace_state& st, workspace_state::task_entry& e, const model::reservation& r) {
+  mark_reservation(st, r.sid, e.task.sid);
+  mark(st, kind::task, e.task.sid);
   for (auto& x : e.reservations)
     if (x.sid == r.sid) {
       x = r;
@@ -263,6 +294,7 @@ void set_status(workspace_state& st, workspace_state::task_entry& e, ts status) 
   e.task.status = status;
   e.task.updated = now();
   ++e.task.version;
+  mark(st, kind::task, e.task.sid);
 }
 
 // ------------------------------------------------------------ worker setup --
@@ -349,6 +381,9 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
       e.task.queue_sid = q->queue.sid;
       e.task.queue_friendly_name = q->queue.friendly_name;
     }
+    e.task.routing_filter = direct_route;
+    e.task.routing_step = 0;
+    mark(st, kind::task, e.task.sid);
     enqueue_task en;
     en.task.sid = r.task_sid;
     en.task.attributes = r.attributes;
@@ -390,6 +425,8 @@ void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std
         self->send(w->second.actor, end_reservation{res_sid, status, reason});
       r.status = status;
       r.updated = now();
+      mark_reservation(st, r.sid, e.task.sid);
+      mark(st, kind::task, e.task.sid);
       model::event ev;
       ev.event_type = status == rs::canceled    ? "reservation.canceled"
                       : status == rs::wrapping  ? "reservation.wrapup"
@@ -455,6 +492,9 @@ void delete_task_record(workspace_state& st, const std::string& sid) {
   if (it->second.task.status == ts::pending)
     if (auto* g = pending_gauge(st, it->second.task.queue_sid))
       g->Decrement();
+  mark(st, kind::task, sid);
+  for (auto& r : it->second.reservations)
+    mark_reservation(st, r.sid, sid);
   st.task_order.erase(it->second.task.order);
   st.ttl.cancel(sid);
   st.retention.cancel(sid);
@@ -471,9 +511,9 @@ void on_reservation(self_ptr self, reservation_update& u) {
   // and ignored.
   bool active_here = false;
   if (it != st.tasks.end() && !model::is_final(it->second.task.status))
-    for (auto& x : it->second.reservations)
-      if (x.sid == r.sid && is_active(x.status))
-        active_here = true;
+  for (auto& x : it->second.reservations)
+    if (x.sid == r.sid && is_active(x.status))
+      active_here = true;
   model::event ev;
   ev.resource_type = "reservation";
   ev.resource_sid = r.sid;
@@ -482,151 +522,151 @@ void on_reservation(self_ptr self, reservation_update& u) {
   ev.task_sid = r.task_sid;
   ev.queue_sid = u.queue_sid;
   ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
-             {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+           {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
   if (it != st.tasks.end()) {
-    ev.workflow_sid = it->second.task.workflow_sid;
-    ev.task_channel = it->second.task.task_channel_unique_name;
-    note_reservation(it->second, r);
+  ev.workflow_sid = it->second.task.workflow_sid;
+  ev.task_channel = it->second.task.task_channel_unique_name;
+  note_reservation(st, it->second, r);
   }
   switch (r.status) {
-    case rs::pending: {
-      if (w == st.workers.end() && it != st.tasks.end()) {
-        // The worker was deleted while its reservation was on the way: the
-        // task waits again without it.
-        if (it->second.task.status == ts::pending && it->second.queue)
-          self->send(it->second.queue, requeue_task{r.task_sid, r.worker_sid});
-        auto dropped = r;
-        dropped.status = rs::rescinded;
-        note_reservation(it->second, dropped);
-        return;
-      }
-      bool wanted = it != st.tasks.end() && (it->second.task.status == ts::pending ||
-                                             it->second.task.status == ts::reserved);
-      if (!wanted) {
-        // The task moved on while the offer was in flight: undo the reservation.
-        if (w != st.workers.end())
-          self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
-        if (it != st.tasks.end()) {
-          auto rescinded = r;
-          rescinded.status = rs::rescinded;
-          note_reservation(it->second, rescinded);
-        }
-        ev.event_type = "reservation.rescinded";
-        ev.description = "Reservation rescinded: the task moved on";
-        record(self, std::move(ev));
-        return;
-      }
-      auto& e = it->second;
-      // With MaxReservedWorkers > 1 a reserved task gains further reservations;
-      // the task names its first one until one is accepted.
-      if (e.task.status == ts::pending) {
-        e.task.worker_sid = r.worker_sid;
-        e.task.reservation_sid = r.sid;
-        set_status(st, e, ts::reserved);
-      }
-      if (!e.reserved_once) {
-        e.reserved_once = true;
-        observe_wait(st, "reserved", e.task.created);
-      }
-      ev.event_type = "reservation.created";
-      ev.description = "Reservation created for worker " + r.worker_name;
-      ev.task_channel = e.task.task_channel_unique_name;
-      ev.workflow_sid = e.task.workflow_sid;
-      record(self, std::move(ev));
-      // Assignment callback: the workflow's URL decides accept or reject.
-      auto* wf = find_workflow(st, e.task.workflow_sid);
-      if (wf && st.options.webhooks && !wf->workflow.assignment_callback_url.empty()) {
-        model::form_pairs p{{"AccountSid", st.workspace.account_sid},
-                            {"WorkspaceSid", st.workspace.sid},
-                            {"WorkflowSid", wf->workflow.sid},
-                            {"TaskQueueSid", e.task.queue_sid},
-                            {"TaskSid", e.task.sid},
-                            {"TaskAttributes", e.task.attributes},
-                            {"TaskAge", "0"},
-                            {"TaskPriority", std::to_string(e.task.priority)},
-                            {"WorkerSid", r.worker_sid},
-                            {"WorkerAttributes", w != st.workers.end() ? w->second.worker.attributes : "{}"},
-                            {"ReservationSid", r.sid}};
-        self->send(st.options.webhooks,
-                   webhook_post{wf->workflow.assignment_callback_url, std::move(p),
-                                st.options.auth_token, 1, caf::actor_cast<caf::actor>(self),
-                                r.task_sid + ":" + r.worker_sid + ":" + r.sid});
-      }
+  case rs::pending: {
+    if (w == st.workers.end() && it != st.tasks.end()) {
+      // The worker was deleted while its reservation was on the way: the
+      // task waits again without it.
+      if (it->second.task.status == ts::pending && it->second.queue)
+        self->send(it->second.queue, requeue_task{r.task_sid, r.worker_sid});
+      auto dropped = r;
+      dropped.status = rs::rescinded;
+      note_reservation(st, it->second, dropped);
       return;
     }
-    case rs::accepted: {
-      if (!active_here)
-        return;
-      auto& e = it->second;
+    bool wanted = it != st.tasks.end() && (it->second.task.status == ts::pending ||
+                                           it->second.task.status == ts::reserved);
+    if (!wanted) {
+      // The task moved on while the offer was in flight: undo the reservation.
+      if (w != st.workers.end())
+        self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
+      if (it != st.tasks.end()) {
+        auto rescinded = r;
+        rescinded.status = rs::rescinded;
+        note_reservation(st, it->second, rescinded);
+      }
+      ev.event_type = "reservation.rescinded";
+      ev.description = "Reservation rescinded: the task moved on";
+      record(self, std::move(ev));
+      return;
+    }
+    auto& e = it->second;
+    // With MaxReservedWorkers > 1 a reserved task gains further reservations;
+    // the task names its first one until one is accepted.
+    if (e.task.status == ts::pending) {
       e.task.worker_sid = r.worker_sid;
       e.task.reservation_sid = r.sid;
-      set_status(st, e, ts::assigned);
-      // The first to accept wins: every other pending reservation is rescinded.
-      std::vector<std::string> others;
-      for (auto& x : e.reservations)
-        if (x.sid != r.sid && x.status == rs::pending)
-          others.push_back(x.sid);
-      for (auto& sid : others)
-        end_reservation_of(self, e, sid, rs::rescinded, "accepted by another worker");
-      if (e.queue)
-        self->send(e.queue, forget_task{e.task.sid});
-      st.ttl.cancel(e.task.sid);
-      ++st.counters.reservations_accepted;
-      st.counters.acceptance_seconds_total +=
-        std::chrono::duration<double>(now() - e.task.created).count();
-      observe_wait(st, "accepted", e.task.created);
-      count_task(st, "assigned", e.task);
-      count_reservation(st, "accepted");
-      ev.event_type = "reservation.accepted";
-      ev.description = "Reservation accepted by worker " + r.worker_name;
-      record(self, std::move(ev));
+      set_status(st, e, ts::reserved);
+    }
+    if (!e.task.reserved_once) {
+      e.task.reserved_once = true;
+      observe_wait(st, "reserved", e.task.created);
+    }
+    ev.event_type = "reservation.created";
+    ev.description = "Reservation created for worker " + r.worker_name;
+    ev.task_channel = e.task.task_channel_unique_name;
+    ev.workflow_sid = e.task.workflow_sid;
+    record(self, std::move(ev));
+    // Assignment callback: the workflow's URL decides accept or reject.
+    auto* wf = find_workflow(st, e.task.workflow_sid);
+    if (wf && st.options.webhooks && !wf->workflow.assignment_callback_url.empty()) {
+      model::form_pairs p{{"AccountSid", st.workspace.account_sid},
+                          {"WorkspaceSid", st.workspace.sid},
+                          {"WorkflowSid", wf->workflow.sid},
+                          {"TaskQueueSid", e.task.queue_sid},
+                          {"TaskSid", e.task.sid},
+                          {"TaskAttributes", e.task.attributes},
+                          {"TaskAge", "0"},
+                          {"TaskPriority", std::to_string(e.task.priority)},
+                          {"WorkerSid", r.worker_sid},
+                          {"WorkerAttributes", w != st.workers.end() ? w->second.worker.attributes : "{}"},
+                          {"ReservationSid", r.sid}};
+      self->send(st.options.webhooks,
+                 webhook_post{wf->workflow.assignment_callback_url, std::move(p),
+                              st.options.auth_token, 1, caf::actor_cast<caf::actor>(self),
+                              r.task_sid + ":" + r.worker_sid + ":" + r.sid});
+    }
+    return;
+  }
+  case rs::accepted: {
+    if (!active_here)
+      return;
+    auto& e = it->second;
+    e.task.worker_sid = r.worker_sid;
+    e.task.reservation_sid = r.sid;
+    set_status(st, e, ts::assigned);
+    // The first to accept wins: every other pending reservation is rescinded.
+    std::vector<std::string> others;
+    for (auto& x : e.reservations)
+      if (x.sid != r.sid && x.status == rs::pending)
+        others.push_back(x.sid);
+    for (auto& sid : others)
+      end_reservation_of(self, e, sid, rs::rescinded, "accepted by another worker");
+    if (e.queue)
+      self->send(e.queue, forget_task{e.task.sid});
+    st.ttl.cancel(e.task.sid);
+    ++st.counters.reservations_accepted;
+    st.counters.acceptance_seconds_total +=
+      std::chrono::duration<double>(now() - e.task.created).count();
+    observe_wait(st, "accepted", e.task.created);
+    count_task(st, "assigned", e.task);
+    count_reservation(st, "accepted");
+    ev.event_type = "reservation.accepted";
+    ev.description = "Reservation accepted by worker " + r.worker_name;
+    record(self, std::move(ev));
+    return;
+  }
+  case rs::rejected:
+  case rs::timeout: {
+    bool rejected = r.status == rs::rejected;
+    count_reservation(st, rejected ? "rejected" : "timeout");
+    ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
+    ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
+    record(self, std::move(ev));
+    if (!active_here)
+      return;
+    auto& e = it->second;
+    if (e.queue)
+      self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
+    // Another pending reservation keeps the task reserved.
+    const model::reservation* other = nullptr;
+    for (auto& x : e.reservations)
+      if (x.sid != r.sid && x.status == rs::pending)
+        other = &x;
+    if (other) {
+      e.task.worker_sid = other->worker_sid;
+      e.task.reservation_sid = other->sid;
       return;
     }
-    case rs::rejected:
-    case rs::timeout: {
-      bool rejected = r.status == rs::rejected;
-      count_reservation(st, rejected ? "rejected" : "timeout");
-      ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
-      ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
-      record(self, std::move(ev));
-      if (!active_here)
-        return;
-      auto& e = it->second;
-      if (e.queue)
-        self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
-      // Another pending reservation keeps the task reserved.
-      const model::reservation* other = nullptr;
-      for (auto& x : e.reservations)
-        if (x.sid != r.sid && x.status == rs::pending)
-          other = &x;
-      if (other) {
-        e.task.worker_sid = other->worker_sid;
-        e.task.reservation_sid = other->sid;
-        return;
-      }
-      e.task.worker_sid.clear();
-      e.task.reservation_sid.clear();
-      set_status(st, e, ts::pending);
+    e.task.worker_sid.clear();
+    e.task.reservation_sid.clear();
+    set_status(st, e, ts::pending);
+    return;
+  }
+  case rs::wrapping:
+  case rs::completed: {
+    ev.event_type = r.status == rs::wrapping ? "reservation.wrapup" : "reservation.completed";
+    ev.description = ev.event_type;
+    record(self, std::move(ev));
+    if (!active_here)
       return;
+    auto& e = it->second;
+    if (r.status == rs::completed) {
+      count_reservation(st, "completed");
+      e.task.worker_sid = r.worker_sid;
     }
-    case rs::wrapping:
-    case rs::completed: {
-      ev.event_type = r.status == rs::wrapping ? "reservation.wrapup" : "reservation.completed";
-      ev.description = ev.event_type;
-      record(self, std::move(ev));
-      if (!active_here)
-        return;
-      auto& e = it->second;
-      if (r.status == rs::completed) {
-        count_reservation(st, "completed");
-        e.task.worker_sid = r.worker_sid;
-      }
-      finish_task(self, e, r.status == rs::wrapping ? ts::wrapping : ts::completed, {});
-      return;
-    }
-    case rs::canceled:
-    case rs::rescinded:
-      return;
+    finish_task(self, e, r.status == rs::wrapping ? ts::wrapping : ts::completed, {});
+    return;
+  }
+  case rs::canceled:
+  case rs::rescinded:
+    return;
   }
 }
 
@@ -1250,7 +1290,8 @@ void worker_update(self_ptr self, const tr_call& c) {
     cfg.available = act->available;
   }
   cfg.reject_pending = reject->value_or(false);
-  self->delegate(w.actor, std::move(cfg));
+  mark(st, kind::worker, w.worker.sid);
+  forward_to_worker(self, w.actor, std::move(cfg));
 }
 
 tr_reply worker_list(self_ptr self, const tr_call& c) {
@@ -1841,12 +1882,53 @@ void forward_reservation(self_ptr self, tr_call& c, const std::string& worker_si
     c.params.add("__ActivityName", act->friendly_name);
     c.params.add("__ActivityAvailable", act->available ? "true" : "false");
   }
-  self->delegate(w->second.actor, std::move(c));
+  forward_to_worker(self, w->second.actor, std::move(c));
+}
+
+// The entity kind an API change of configuration or tasks writes, if any.
+std::optional<std::size_t> kind_changed_by(tr_op op) {
+  switch (op) {
+    case tr_op::workspace_update: return kind::workspace;
+    case tr_op::activity_create: case tr_op::activity_update: case tr_op::activity_delete:
+      return kind::activity;
+    case tr_op::channel_create: case tr_op::channel_update: case tr_op::channel_delete:
+      return kind::task_channel;
+    case tr_op::queue_create: case tr_op::queue_update: case tr_op::queue_delete:
+      return kind::task_queue;
+    case tr_op::workflow_create: case tr_op::workflow_update: case tr_op::workflow_delete:
+      return kind::workflow;
+    case tr_op::worker_create: case tr_op::worker_delete:
+      return kind::worker;
+    case tr_op::task_create: case tr_op::task_update: case tr_op::task_delete:
+      return kind::task;
+    default:
+      return std::nullopt;
+  }
 }
 
 void handle_call(self_ptr self, tr_call& c) {
   auto& st = self->state;
-  auto reply = [&](tr_reply r) { self->make_response_promise<tr_reply>().deliver(std::move(r)); };
+  // A successful change marks the entity it touched for the store; a delete
+  // names its entity by SID before it goes (channels may be named by unique name).
+  auto changed = kind_changed_by(c.op);
+  std::string target_sid = c.sid;
+  if (c.op == tr_op::workspace_update)
+    target_sid = st.workspace.sid;
+  else if (c.op == tr_op::channel_delete || c.op == tr_op::channel_update)
+    if (auto* ch = find_channel(st, c.sid))
+      target_sid = ch->sid;
+  auto reply = [&](tr_reply r) {
+    if (changed && !std::holds_alternative<model::error>(r.value)) {
+      auto sid = target_sid;
+      if (auto* res = std::get_if<resource>(&r.value))
+        std::visit([&](const auto& x) {
+          if constexpr (requires { x.sid; })
+            sid = x.sid;
+        }, *res);
+      mark(st, *changed, sid);
+    }
+    self->make_response_promise<tr_reply>().deliver(std::move(r));
+  };
   switch (c.op) {
     case tr_op::workspace_fetch:
       return reply(one(st.workspace));
@@ -1936,7 +2018,7 @@ void handle_call(self_ptr self, tr_call& c) {
       auto it = st.workers.find(c.sid);
       if (it == st.workers.end())
         return reply(fail(missing()));
-      self->delegate(it->second.actor, std::move(c));
+      forward_to_worker(self, it->second.actor, std::move(c));
       return;
     }
     case tr_op::worker_reservation_update:
@@ -2008,22 +2090,220 @@ void handle_call(self_ptr self, tr_call& c) {
   }
 }
 
+caf::behavior workspace_behavior(self_ptr self);
+
+// Sends a recovered pending task back into routing where it was: straight to
+// its queue, or to the workflow target it waited in, with the time already
+// spent there counted against that target's timeout.
+void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_point t) {
+  auto& st = self->state;
+  auto& task = e.task;
+  if (task.routing_filter == direct_route) {
+    start_routing(self, e, task.queue_sid);
+    return;
+  }
+  auto* wf = find_workflow(st, task.workflow_sid);
+  if (!wf || task.routing_filter == -2 || task.routing_step < 0) {
+    start_routing(self, e, {}); // never reached a target: route from the start
+    return;
+  }
+  route_task r;
+  r.task_sid = task.sid;
+  r.attributes = e.attributes;
+  r.channel_name = task.task_channel_unique_name;
+  r.priority = task.priority;
+  r.order = task.order;
+  r.ignore_capacity = task.ignore_capacity;
+  r.filter = task.routing_filter;
+  r.target = task.routing_step - 1;
+  r.resumed = true;
+  r.elapsed_ms = std::max<std::int64_t>(
+    0, std::chrono::duration_cast<std::chrono::milliseconds>(t - task.queue_entered).count());
+  // Straight to the queue, not through the workflow actor: every queue then
+  // holds all of its recovered tasks before the first worker (spawned after
+  // this) tells it it is available, so the highest priority is offered first.
+  std::unordered_map<std::string, caf::actor> queues;
+  for (auto& q : st.queues)
+    queues.emplace(q.queue.sid, q.actor);
+  auto planned = plan_route(wf->workflow, *wf->config, queues, std::move(r), wf->actor);
+  if (!planned) {
+    self->send(caf::actor_cast<caf::actor>(self), workflow_timed_out{task.sid});
+    return;
+  }
+  self->send(planned->first, std::move(planned->second));
+}
+
+// ---------------------------------------------------------------- recovery --
+
+// Rebuilds the workspace from what the store kept. Pending tasks are routed
+// again from the workflow target they were waiting in (its timeout counting
+// the time already spent); a reservation that was still pending is rescinded
+// and its task waits again in its old place; accepted and wrapping
+// reservations stay with their workers, holding capacity; TTL and retention
+// timers are re-armed with what is left of them.
+void restore(self_ptr self, const store::workspace_image& img) {
+  auto& st = self->state;
+  auto self_actor = caf::actor_cast<caf::actor>(self);
+  auto t = now();
+  st.activities = img.activities;
+  st.channels = img.channels;
+  for (auto& q : img.queues) {
+    workspace_state::queue_entry e;
+    e.queue = q;
+    auto expr = model::expression::parse(q.target_workers);
+    if (expr)
+      e.target = std::make_shared<const model::expression>(*expr);
+    e.actor = self->spawn(queue_actor, e.queue, self_actor);
+    self->link_to(e.actor);
+    self->send(e.actor, queue_config_of(st, e.queue));
+    st.queues.push_back(std::move(e));
+  }
+  reindex(st);
+  std::vector<std::pair<std::string, caf::actor>> qs;
+  for (auto& q : st.queues)
+    qs.emplace_back(q.queue.sid, q.actor);
+  for (auto& wf : img.workflows) {
+    auto cfg = parse_config(st, wf.configuration);
+    if (!cfg) {
+      caf::aout(self) << "workspace " << st.workspace.sid << ": workflow " << wf.sid
+                      << " has a configuration that no longer parses (" << cfg.err().message
+                      << "); it routes nothing until updated" << std::endl;
+      continue;
+    }
+    workspace_state::workflow_entry e{wf, *cfg, {}};
+    e.actor = self->spawn(workflow_actor, workflow_setup{wf, *cfg, qs, self_actor});
+    self->link_to(e.actor);
+    st.workflows.push_back(std::move(e));
+  }
+  reindex(st);
+  // Tasks, with their reservations.
+  for (auto& task : img.tasks) {
+    workspace_state::task_entry e;
+    e.task = task;
+    auto attrs = parse_attributes(task.attributes, 65536);
+    e.attributes = attrs ? *attrs : std::make_shared<const nlohmann::json>(nlohmann::json::object());
+    st.next_order = std::max(st.next_order, task.order + 1);
+    st.task_order.emplace(task.order, task.sid);
+    st.tasks.emplace(task.sid, std::move(e));
+  }
+  st.events.assign(img.events.begin(), img.events.end());
+  std::unordered_map<std::string, restore_reservations> by_worker;
+  for (auto& r : img.reservations) {
+    auto it = st.tasks.find(r.task_sid);
+    if (it == st.tasks.end()) {
+      mark_reservation(st, r.sid, r.task_sid); // its task is gone: drop it
+      continue;
+    }
+    auto& e = it->second;
+    auto res = r;
+    bool holds = (res.status == rs::accepted && e.task.status == ts::assigned) ||
+                 (res.status == rs::wrapping && e.task.status == ts::wrapping);
+    if (res.status == rs::pending || (is_active(res.status) && !holds)) {
+      res.status = rs::rescinded;
+      res.updated = t;
+      mark_reservation(st, res.sid, e.task.sid);
+      model::event ev;
+      ev.event_type = "reservation.rescinded";
+      ev.description = "Reservation rescinded: the server restarted before it was answered";
+      ev.resource_type = "reservation";
+      ev.resource_sid = ev.reservation_sid = res.sid;
+      ev.worker_sid = res.worker_sid;
+      ev.task_sid = res.task_sid;
+      ev.queue_sid = e.task.queue_sid;
+      ev.workflow_sid = e.task.workflow_sid;
+      ev.task_channel = e.task.task_channel_unique_name;
+      ev.data = {{"ReservationSid", res.sid}, {"WorkerSid", res.worker_sid},
+                 {"WorkerName", res.worker_name}, {"TaskSid", res.task_sid}};
+      record(self, std::move(ev));
+    }
+    e.reservations.push_back(res);
+    if (holds)
+      by_worker[res.worker_sid].held.emplace_back(res, e.task.queue_sid);
+    else
+      by_worker[res.worker_sid].ended.push_back(res);
+  }
+  // Tasks back to routing, in their creation order.
+  for (auto& [order, sid] : st.task_order) {
+    auto& e = st.tasks.at(sid);
+    auto& task = e.task;
+    if (model::is_final(task.status)) {
+      auto left = task.updated + st.options.task_retention - t;
+      if (left <= decltype(left)::zero())
+        st.retention.schedule(self, sid, std::chrono::milliseconds(0));
+      else
+        st.retention.schedule(self, sid, std::chrono::duration_cast<std::chrono::milliseconds>(left));
+      continue;
+    }
+    if (task.status == ts::reserved) {
+      task.worker_sid.clear();
+      task.reservation_sid.clear();
+      task.status = ts::pending;
+      task.updated = t;
+      ++task.version;
+      mark(st, kind::task, sid);
+    }
+    if (task.status != ts::pending)
+      continue; // assigned or wrapping: its worker holds it
+    if (auto* g = pending_gauge(st, task.queue_sid))
+      g->Increment();
+    auto ttl_left = task.created + std::chrono::seconds(task.timeout) - t;
+    if (ttl_left <= decltype(ttl_left)::zero()) {
+      cancel_task(self, e, "Task TTL Exceeded", "Task canceled: TTL exceeded");
+      continue;
+    }
+    st.ttl.schedule(self, sid, std::chrono::duration_cast<std::chrono::milliseconds>(ttl_left));
+    resume_routing(self, e, t);
+  }
+  // Workers, holding what they held.
+  auto settings = settings_of(st);
+  for (auto& w : img.workers) {
+    auto worker = w;
+    if (auto* a = activity_of(st, worker.activity_sid)) {
+      worker.activity_name = a->friendly_name;
+      worker.available = a->available;
+    }
+    for (auto& c : worker.channels)
+      c.assigned_tasks = 0;
+    auto attrs = parse_attributes(worker.attributes);
+    workspace_state::worker_entry e{worker, attrs ? *attrs : std::make_shared<const nlohmann::json>(nlohmann::json::object()), {}, {}};
+    e.actor = self->spawn(worker_actor, worker, e.attributes, self_actor, settings);
+    self->link_to(e.actor);
+    if (auto held = by_worker.find(worker.sid); held != by_worker.end())
+      self->send(e.actor, std::move(held->second));
+    caf::anon_send(e.actor, config_for(st, e)); // anonymous: its reply is not wanted
+    st.worker_order.push_back(worker.sid);
+    st.worker_names.emplace(worker.friendly_name, worker.sid);
+    worker_gauge(st, worker.activity_name, 1);
+    st.workers.emplace(worker.sid, std::move(e));
+  }
+}
+
 } // namespace
 
 caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
-                              workspace_options options, std::string template_name) {
+                              workspace_options options, std::string template_name,
+                              std::shared_ptr<const store::workspace_image> image) {
   auto& st = self->state;
   st.workspace = std::move(ws);
   st.options = std::move(options);
+  if (image) {
+    st.workspace = image->workspace;
+    restore(self, *image);
+    flush(self);
+    return workspace_behavior(self);
+  }
   auto t0 = st.workspace.created;
+  // Defaults are a microsecond apart so that creation order keeps their order.
+  int step = 0;
   for (auto [name, avail] : {std::pair{"Offline", false}, std::pair{"Available", true},
                              std::pair{"Unavailable", false}, std::pair{"Break", false}}) {
     model::activity a;
     a.sid = model::make_sid("WA");
     a.friendly_name = name;
     a.available = avail;
-    a.created = a.updated = t0;
+    a.created = a.updated = t0 + std::chrono::microseconds(step++);
     st.activities.push_back(a);
+    mark(st, kind::activity, a.sid);
   }
   st.workspace.default_activity_sid = st.activities[0].sid;
   st.workspace.default_activity_name = st.activities[0].friendly_name;
@@ -2036,9 +2316,11 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
     ch.sid = model::make_sid("TC");
     ch.unique_name = unique;
     ch.friendly_name = friendly;
-    ch.created = ch.updated = t0;
+    ch.created = ch.updated = t0 + std::chrono::microseconds(step++);
     st.channels.push_back(ch);
+    mark(st, kind::task_channel, ch.sid);
   }
+  mark(st, kind::workspace, st.workspace.sid);
   reindex(st);
   if (template_name == "FIFO") {
     // Twilio's FIFO template: one queue for every worker and a workflow to it.
@@ -2054,123 +2336,181 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
       w.params.add("FriendlyName", "Default Fifo Workflow");
       w.params.add("Configuration", R"({"task_routing":{"filters":[],"default_filter":{"queue":")" +
                                       queue_sid + R"("}}})");
-      workflow_op(self, w);
+      auto wf = workflow_op(self, w);
+      if (auto* res = std::get_if<resource>(&wf.value))
+        mark(st, kind::workflow, std::get<model::workflow>(*res).sid);
+      mark(st, kind::task_queue, queue_sid);
     }
   }
-  return {
-    [=](tr_call& c) { handle_call(self, c); },
-    [=](reservation_update& u) { on_reservation(self, u); },
-    [=](task_queued& q) {
-      auto& st = self->state;
-      auto it = st.tasks.find(q.task_sid);
-      if (it == st.tasks.end() || it->second.task.status != ts::pending) {
-        self->send(q.queue, forget_task{q.task_sid});
-        return;
-      }
-      auto& e = it->second;
-      auto* g_old = pending_gauge(st, e.task.queue_sid);
-      if (g_old)
-        g_old->Decrement();
-      e.task.queue_sid = q.queue_sid;
-      e.task.queue_friendly_name = q.queue_name;
-      e.task.priority = q.priority;
-      e.task.queue_entered = now();
-      ++e.task.version;
-      e.queue = q.queue;
-      if (auto* g = pending_gauge(st, e.task.queue_sid))
-        g->Increment();
-      auto ev = task_event(e, "workflow.target-matched", "Task matched a workflow target");
-      ev.resource_type = "workflow";
-      ev.resource_sid = e.task.workflow_sid;
-      ev.data.emplace_back("WorkflowFilterTargetIndex", std::to_string(q.target));
+  flush(self);
+  return workspace_behavior(self);
+}
+
+namespace {
+
+void on_task_queued(self_ptr self, task_queued& q) {
+  auto& st = self->state;
+  auto it = st.tasks.find(q.task_sid);
+  if (it == st.tasks.end() || it->second.task.status != ts::pending) {
+    self->send(q.queue, forget_task{q.task_sid});
+    return;
+  }
+  auto& e = it->second;
+  auto* g_old = pending_gauge(st, e.task.queue_sid);
+  if (g_old)
+    g_old->Decrement();
+  e.task.queue_sid = q.queue_sid;
+  e.task.queue_friendly_name = q.queue_name;
+  e.task.priority = q.priority;
+  // A task resumed after a restart keeps its time in the target.
+  e.task.queue_entered = now() - std::chrono::milliseconds(q.elapsed_ms);
+  if (e.task.routing_filter != direct_route) {
+    e.task.routing_filter = q.filter;
+    e.task.routing_step = q.target;
+  }
+  if (!q.resumed)
+    ++e.task.version; // a restart changes nothing a client could have seen
+  mark(st, kind::task, e.task.sid);
+  e.queue = q.queue;
+  if (auto* g = pending_gauge(st, e.task.queue_sid))
+    g->Increment();
+  if (q.resumed)
+    return; // it entered this target before the restart, and said so then
+  auto ev = task_event(e, "workflow.target-matched", "Task matched a workflow target");
+  ev.resource_type = "workflow";
+  ev.resource_sid = e.task.workflow_sid;
+  ev.data.emplace_back("WorkflowFilterTargetIndex", std::to_string(q.target));
+  record(self, std::move(ev));
+  record(self, task_event(e, "task-queue.entered", "Task entered queue " + q.queue_name));
+}
+
+void on_workflow_timed_out(self_ptr self, workflow_timed_out& w) {
+  auto& st = self->state;
+  auto it = st.tasks.find(w.task_sid);
+  if (it == st.tasks.end() || it->second.task.status != ts::pending)
+    return;
+  auto& e = it->second;
+  e.queue = caf::actor{};
+  auto ev = task_event(e, "workflow.timeout", "Task timed out in its workflow");
+  ev.resource_type = "workflow";
+  ev.resource_sid = e.task.workflow_sid;
+  record(self, std::move(ev));
+  cancel_task(self, e, "Workflow Timeout", "Task canceled: workflow timeout");
+}
+
+void on_target_left(self_ptr self, target_left& t) {
+  // A task sent straight to a queue (TaskQueueSid) has no further target.
+  self->send(caf::actor_cast<caf::actor>(self), workflow_timed_out{t.task.task_sid});
+}
+
+void on_worker_snapshot(self_ptr self, worker_snapshot& s) {
+  auto& st = self->state;
+  auto it = st.workers.find(s.worker.sid);
+  if (it == st.workers.end())
+    return;
+  auto& w = it->second.worker;
+  if (w.activity_name != s.worker.activity_name) {
+    worker_gauge(st, w.activity_name, -1);
+    worker_gauge(st, s.worker.activity_name, 1);
+    if (w.activity_sid != s.worker.activity_sid) {
+      model::event ev;
+      ev.event_type = "worker.activity.update";
+      ev.description = "Worker " + s.worker.friendly_name + " updated to " + s.worker.activity_name;
+      ev.resource_type = "worker";
+      ev.resource_sid = ev.worker_sid = s.worker.sid;
+      ev.data = {{"WorkerSid", s.worker.sid}, {"WorkerActivitySid", s.worker.activity_sid},
+                 {"WorkerActivityName", s.worker.activity_name}};
       record(self, std::move(ev));
-      record(self, task_event(e, "task-queue.entered", "Task entered queue " + q.queue_name));
+    }
+  }
+  // Configuration fields stay as this actor set them; runtime fields follow the worker.
+  mark(st, kind::worker, s.worker.sid);
+  auto attrs = w.attributes;
+  auto name = w.friendly_name;
+  w = std::move(s.worker);
+  w.attributes = attrs;
+  w.friendly_name = name;
+}
+
+void on_webhook_done(self_ptr self, webhook_done& d) {
+  // Assignment callback answer: {"instruction": "accept" | "reject"}.
+  auto& st = self->state;
+  auto first = d.tag.find(':');
+  auto second = d.tag.find(':', first + 1);
+  auto task_sid = d.tag.substr(0, first);
+  auto worker_sid = d.tag.substr(first + 1, second - first - 1);
+  auto res_sid = d.tag.substr(second + 1);
+  if (d.status < 200 || d.status >= 300)
+    return;
+  auto doc = nlohmann::json::parse(d.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return;
+  auto instr = doc.value("instruction", std::string{});
+  if (instr != "accept" && instr != "reject")
+    return;
+  auto w = st.workers.find(worker_sid);
+  if (w == st.workers.end())
+    return;
+  tr_call c;
+  c.op = tr_op::task_reservation_update;
+  c.workspace_sid = st.workspace.sid;
+  c.sid = task_sid;
+  c.sub_sid = res_sid;
+  c.params.add("ReservationStatus", instr == "accept" ? "accepted" : "rejected");
+  caf::anon_send(w->second.actor, std::move(c));
+}
+
+void on_timers_due(self_ptr self, timers_due) {
+  auto& st = self->state;
+  for (auto& sid : st.ttl.due(self)) {
+    auto it = st.tasks.find(sid);
+    if (it == st.tasks.end())
+      continue;
+    auto& e = it->second;
+    if (e.task.status == ts::pending || e.task.status == ts::reserved)
+      cancel_task(self, e, "Task TTL Exceeded", "Task canceled: TTL exceeded");
+  }
+  for (auto& sid : st.retention.due(self))
+    delete_task_record(st, sid);
+}
+
+caf::behavior workspace_behavior(self_ptr self) {
+  return {
+    [=](tr_call& c) {
+      handle_call(self, c);
+      flush(self);
+    },
+    [=](reservation_update& u) {
+      on_reservation(self, u);
+      flush(self);
+    },
+    [=](task_queued& q) {
+      on_task_queued(self, q);
+      flush(self);
     },
     [=](workflow_timed_out& w) {
-      auto& st = self->state;
-      auto it = st.tasks.find(w.task_sid);
-      if (it == st.tasks.end() || it->second.task.status != ts::pending)
-        return;
-      auto& e = it->second;
-      e.queue = caf::actor{};
-      auto ev = task_event(e, "workflow.timeout", "Task timed out in its workflow");
-      ev.resource_type = "workflow";
-      ev.resource_sid = e.task.workflow_sid;
-      record(self, std::move(ev));
-      cancel_task(self, e, "Workflow Timeout", "Task canceled: workflow timeout");
+      on_workflow_timed_out(self, w);
+      flush(self);
     },
     [=](target_left& t) {
-      // A task sent straight to a queue (TaskQueueSid) has no further target.
-      self->send(caf::actor_cast<caf::actor>(self), workflow_timed_out{t.task.task_sid});
+      on_target_left(self, t);
+      flush(self);
     },
     [=](worker_snapshot& s) {
-      auto& st = self->state;
-      auto it = st.workers.find(s.worker.sid);
-      if (it == st.workers.end())
-        return;
-      auto& w = it->second.worker;
-      if (w.activity_name != s.worker.activity_name) {
-        worker_gauge(st, w.activity_name, -1);
-        worker_gauge(st, s.worker.activity_name, 1);
-        if (w.activity_sid != s.worker.activity_sid) {
-          model::event ev;
-          ev.event_type = "worker.activity.update";
-          ev.description = "Worker " + s.worker.friendly_name + " updated to " + s.worker.activity_name;
-          ev.resource_type = "worker";
-          ev.resource_sid = ev.worker_sid = s.worker.sid;
-          ev.data = {{"WorkerSid", s.worker.sid}, {"WorkerActivitySid", s.worker.activity_sid},
-                     {"WorkerActivityName", s.worker.activity_name}};
-          record(self, std::move(ev));
-        }
-      }
-      // Configuration fields stay as this actor set them; runtime fields follow the worker.
-      auto attrs = w.attributes;
-      auto name = w.friendly_name;
-      w = std::move(s.worker);
-      w.attributes = attrs;
-      w.friendly_name = name;
+      on_worker_snapshot(self, s);
+      flush(self);
     },
     [=](webhook_done& d) {
-      // Assignment callback answer: {"instruction": "accept" | "reject"}.
-      auto& st = self->state;
-      auto first = d.tag.find(':');
-      auto second = d.tag.find(':', first + 1);
-      auto task_sid = d.tag.substr(0, first);
-      auto worker_sid = d.tag.substr(first + 1, second - first - 1);
-      auto res_sid = d.tag.substr(second + 1);
-      if (d.status < 200 || d.status >= 300)
-        return;
-      auto doc = nlohmann::json::parse(d.body, nullptr, false);
-      if (doc.is_discarded() || !doc.is_object())
-        return;
-      auto instr = doc.value("instruction", std::string{});
-      if (instr != "accept" && instr != "reject")
-        return;
-      auto w = st.workers.find(worker_sid);
-      if (w == st.workers.end())
-        return;
-      tr_call c;
-      c.op = tr_op::task_reservation_update;
-      c.workspace_sid = st.workspace.sid;
-      c.sid = task_sid;
-      c.sub_sid = res_sid;
-      c.params.add("ReservationStatus", instr == "accept" ? "accepted" : "rejected");
-      caf::anon_send(w->second.actor, std::move(c));
+      on_webhook_done(self, d);
+      flush(self);
     },
     [=](timers_due) {
-      auto& st = self->state;
-      for (auto& sid : st.ttl.due(self)) {
-        auto it = st.tasks.find(sid);
-        if (it == st.tasks.end())
-          continue;
-        auto& e = it->second;
-        if (e.task.status == ts::pending || e.task.status == ts::reserved)
-          cancel_task(self, e, "Task TTL Exceeded", "Task canceled: TTL exceeded");
-      }
-      for (auto& sid : st.retention.due(self))
-        delete_task_record(st, sid);
+      on_timers_due(self, timers_due{});
+      flush(self);
     },
   };
 }
+
+} // namespace
 
 } // namespace sb::actors

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,8 @@
 #include "model/expression.hpp"
 #include "model/taskrouter.hpp"
 #include "model/workflow_config.hpp"
+#include "store/image.hpp"
+#include "store/records.hpp"
 
 namespace sb::actors {
 
@@ -31,6 +34,7 @@ struct workspace_options {
   std::size_t max_events = 100000;                  // in memory, newest kept
   metrics::routing_families metrics;
   caf::actor webhooks;                              // may be invalid: no callbacks
+  caf::actor store;                                 // may be invalid: nothing is kept
   caf::actor event_sink;                            // may be invalid: receives events
   std::vector<std::string> event_sink_types;        // the types it receives; empty: all
 };
@@ -56,7 +60,6 @@ struct workspace_state {
     model::task task;
     json_ptr attributes;
     caf::actor queue;
-    bool reserved_once = false;
     std::vector<model::reservation> reservations; // every reservation of the task, oldest first
   };
 
@@ -83,6 +86,12 @@ struct workspace_state {
     std::uint64_t reservations_accepted = 0;
     double acceptance_seconds_total = 0;
   } counters;
+  // Changes not yet handed to the store: entities by (kind index, SID), the
+  // task of each changed reservation, and new events. take_changes() turns
+  // them into one batch at the end of every message.
+  std::set<std::pair<std::size_t, std::string>> dirty;
+  std::unordered_map<std::string, std::string> dirty_reservations; // reservation -> task
+  std::vector<std::shared_ptr<const model::event>> unsaved_events;
   std::unordered_map<std::string, prometheus::Counter*> counter_cache;
   std::unordered_map<std::string, prometheus::Gauge*> gauge_cache;
 
@@ -91,8 +100,27 @@ struct workspace_state {
 
 using workspace_actor_type = caf::stateful_actor<workspace_state>;
 
-// Spawned by the workspaces directory for a new workspace (fresh defaults).
+// Entity kinds, as indexes of store::entity.
+namespace kind {
+constexpr std::size_t workspace = 0, activity = 1, task_channel = 2, task_queue = 3, worker = 4,
+                      workflow = 5, task = 6, reservation = 7;
+}
+
+// Marks an entity changed (or gone) for the next batch.
+inline void mark(workspace_state& st, std::size_t k, const std::string& sid) { st.dirty.emplace(k, sid); }
+inline void mark_reservation(workspace_state& st, const std::string& res_sid, const std::string& task_sid) {
+  st.dirty_reservations[res_sid] = task_sid;
+}
+
+// The batch of everything marked since the last call: entities that still
+// exist are put with their current value, the others erased.
+store::write_batch take_changes(workspace_state& st);
+
+// Spawned by the workspaces directory: a new workspace gets fresh defaults
+// (and the template's queue and workflow); a recovered one is rebuilt from
+// its image, its pending tasks routed again from where they were.
 caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
-                              workspace_options options, std::string template_name);
+                              workspace_options options, std::string template_name,
+                              std::shared_ptr<const store::workspace_image> image);
 
 } // namespace sb::actors

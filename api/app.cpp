@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "api/routes.hpp"
+#include "actors/store_actor.hpp"
 #include "api/text.hpp"
 #include "model/form.hpp"
 #include "model/taskrouter_json.hpp"
@@ -163,8 +164,16 @@ http_response render(const bridge_job& job, tr_reply& reply) {
   return out;
 }
 
+// The answer to a change the store could not commit.
+http_response store_unavailable() {
+  return error_response(503, 20503,
+                        "The change could not be written to disk; the service refuses changes "
+                        "until its store accepts writes again");
+}
+
 struct bridge_state {
   caf::actor directory;
+  caf::actor store;
   std::chrono::seconds timeout{30};
   metrics::http_families families;
   std::unordered_map<std::string, prometheus::Counter*> counters;
@@ -198,8 +207,10 @@ void observe(bridge_state& st, const bridge_job& job, unsigned status) {
 // Carries jobs into the actor system; each bridge keeps few requests in
 // flight (one per open request on its share of connections).
 caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor directory,
-                           std::chrono::seconds timeout, metrics::http_families families) {
+                           caf::actor store, std::chrono::seconds timeout,
+                           metrics::http_families families) {
   self->state.directory = std::move(directory);
+  self->state.store = std::move(store);
   self->state.timeout = timeout;
   self->state.families = families;
   return {
@@ -209,8 +220,27 @@ caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor d
         .then(
           [=](tr_reply& reply) {
             auto response = render(*job, reply);
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
+            bool change = job->method == "POST" || job->method == "DELETE";
+            if (!change || response.status >= 300 || !self->state.store) {
+              observe(self->state, *job, response.status);
+              job->respond(std::move(response));
+              return;
+            }
+            // A change is acknowledged only once the store has committed it:
+            // everything its owner handed the store is ahead of this sync.
+            auto shared = std::make_shared<http_response>(std::move(response));
+            self->request(self->state.store, self->state.timeout, actors::store_sync{})
+              .then(
+                [=](bool ok) {
+                  auto out = ok ? std::move(*shared) : store_unavailable();
+                  observe(self->state, *job, out.status);
+                  job->respond(std::move(out));
+                },
+                [=](caf::error&) {
+                  auto out = store_unavailable();
+                  observe(self->state, *job, out.status);
+                  job->respond(std::move(out));
+                });
           },
           [=](caf::error& err) {
             auto response = error_response(503, 20503, "The service did not answer in time");
@@ -227,7 +257,8 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
          app_config cfg)
     : sys_(sys), directory_(std::move(directory)), metrics_(metrics), cfg_(std::move(cfg)) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
-    bridges_.push_back(sys_.spawn(bridge_actor, directory_, cfg_.actor_timeout, metrics_.http()));
+    bridges_.push_back(
+      sys_.spawn(bridge_actor, directory_, cfg_.store, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -300,6 +331,15 @@ void app::handle(http_request&& req, responder respond) {
     auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
     respond(std::move(r));
+    return;
+  }
+  // While the store refuses writes, changes are refused before they touch
+  // anything; reads go on.
+  bool change = req.method == boost::beast::http::verb::post ||
+                req.method == boost::beast::http::verb::delete_;
+  if (change && cfg_.writable && !cfg_.writable->load(std::memory_order_acquire)) {
+    count_direct(route->pattern, 503);
+    respond(store_unavailable());
     return;
   }
   auto q = model::form::parse(query);

@@ -27,6 +27,10 @@ struct app_config {
   std::string taskrouter_base = "https://taskrouter.twilio.com";
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
+  // The store writer: a change's response waits for its commit. Invalid: no store.
+  caf::actor store;
+  // False while the store refuses writes: POST and DELETE get 503 at once.
+  std::shared_ptr<std::atomic<bool>> writable;
 };
 
 class app {

@@ -16,12 +16,15 @@
 #include <caf/all.hpp>
 
 #include "actors/directory_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "api/app.hpp"
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
 #include "metrics/metrics.hpp"
 #include "model/sid.hpp"
+#include "store/database.hpp"
+#include "store/image.hpp"
 
 namespace {
 
@@ -37,9 +40,13 @@ struct options {
   std::size_t actor_threads = 0;
   std::size_t body_limit = 1 << 20;
   std::string ca_file;
+  sb::store::durability durability = sb::store::durability::full;
+  std::size_t task_retention_s = 15 * 60;
+  std::size_t event_retention_s = 30 * 24 * 3600;
 };
 
 const char* usage = R"(usage: switchboard [options]
+       switchboard backup FILE [--data PATH]   copy the live database to FILE
 
 Options (each also read from the environment variable in brackets):
   --listen ADDR         address to listen on [SWITCHBOARD_LISTEN] (127.0.0.1)
@@ -55,10 +62,19 @@ Options (each also read from the environment variable in brackets):
   --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (one per core)
   --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
   --ca-file PEM         extra CAs to trust for https callbacks [SWITCHBOARD_CA_FILE]
+  --durability MODE     full: an acknowledged change survives power loss;
+                        normal: it survives a crash of the process;
+                        memory: nothing is kept (benchmarks)
+                        [SWITCHBOARD_DURABILITY] (full)
+  --task-retention S    seconds a completed or canceled task is kept
+                        [SWITCHBOARD_TASK_RETENTION] (900)
+  --event-retention S   seconds events are kept [SWITCHBOARD_EVENT_RETENTION]
+                        (2592000, 30 days)
   --help                this text
 
 Without --auth-token, credentials are generated on first start, kept in
-DATA/credentials and printed.
+DATA/credentials and printed. The database is DATA/switchboard.db (SQLite,
+WAL mode); `switchboard backup FILE` copies it safely while the server runs.
 )";
 
 std::optional<sb::api::account> parse_account(const std::string& text) {
@@ -99,6 +115,16 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_ACTOR_THREADS")) to_size(*v, o.actor_threads);
   if (auto v = env("SWITCHBOARD_BODY_LIMIT")) to_size(*v, o.body_limit);
   if (auto v = env("SWITCHBOARD_CA_FILE")) o.ca_file = *v;
+  if (auto v = env("SWITCHBOARD_DURABILITY")) {
+    auto d = sb::store::parse_durability(*v);
+    if (!d) {
+      std::cerr << "switchboard: SWITCHBOARD_DURABILITY must be full, normal or memory\n";
+      return false;
+    }
+    o.durability = *d;
+  }
+  if (auto v = env("SWITCHBOARD_TASK_RETENTION")) to_size(*v, o.task_retention_s);
+  if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
   if (auto v = env("SWITCHBOARD_ACCOUNTS")) {
     std::stringstream ss(*v);
     std::string item;
@@ -158,6 +184,24 @@ bool parse_options(int argc, char** argv, options& o) {
       if (!value(o.ca_file)) return false;
     } else if (arg == "--body-limit") {
       if (!value(v) || !to_size(v, o.body_limit)) return false;
+    } else if (arg == "--durability") {
+      if (!value(v)) return false;
+      auto d = sb::store::parse_durability(v);
+      if (!d) {
+        std::cerr << "switchboard: --durability must be full, normal or memory\n";
+        return false;
+      }
+      o.durability = *d;
+    } else if (arg == "--task-retention") {
+      if (!value(v) || !to_size(v, o.task_retention_s)) {
+        std::cerr << "switchboard: --task-retention needs a number of seconds\n";
+        return false;
+      }
+    } else if (arg == "--event-retention") {
+      if (!value(v) || !to_size(v, o.event_retention_s) || o.event_retention_s == 0) {
+        std::cerr << "switchboard: --event-retention needs a positive number of seconds\n";
+        return false;
+      }
     } else {
       std::cerr << "switchboard: unknown option " << arg << "\n" << usage;
       return false;
@@ -202,9 +246,42 @@ bool resolve_credentials(options& o, bool& generated) {
   return true;
 }
 
+// `switchboard backup FILE [--data PATH]`: an online copy of the database.
+int run_backup(int argc, char** argv) {
+  std::string file;
+  std::string data = "./data";
+  if (const char* v = std::getenv("SWITCHBOARD_DATA"); v && *v)
+    data = v;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--data" && i + 1 < argc)
+      data = argv[++i];
+    else if (file.empty() && !arg.empty() && arg[0] != '-')
+      file = arg;
+    else {
+      std::cerr << "switchboard backup: unexpected argument " << arg << "\n" << usage;
+      return 2;
+    }
+  }
+  if (file.empty()) {
+    std::cerr << "switchboard backup: name the file to write\n" << usage;
+    return 2;
+  }
+  try {
+    sb::store::backup(std::filesystem::path(data) / "switchboard.db", file);
+  } catch (const sb::store::store_error& e) {
+    std::cerr << "switchboard backup: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "switchboard backup: wrote " << file << "\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "backup")
+    return run_backup(argc, argv);
   options opt;
   if (!parse_options(argc, argv, opt))
     return 2;
@@ -221,6 +298,23 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   sb::metrics::registry metrics;
+
+  // The store opens (and migrates) before anything listens; what it holds
+  // comes back before the first request.
+  std::shared_ptr<sb::store::database> db;
+  sb::store::recovered recovered;
+  auto db_path = std::filesystem::path(opt.data) / "switchboard.db";
+  try {
+    db = sb::store::open_sqlite(db_path, opt.durability);
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() -
+                 static_cast<std::int64_t>(opt.event_retention_s) * 1000;
+    recovered = sb::store::recover(*db, since, sb::actors::workspace_options{}.max_events);
+  } catch (const sb::store::store_error& e) {
+    std::cerr << "switchboard: " << db_path.string() << ": " << e.what() << "\n";
+    return 1;
+  }
 
   // Declared before the actor system so it outlives every actor that calls it.
   std::optional<sb::api::http_client> client_holder;
@@ -256,17 +350,37 @@ int main(int argc, char** argv) {
                               });
                             });
 
+  sb::actors::store_options stopts;
+  stopts.event_retention = std::chrono::seconds(opt.event_retention_s);
+  stopts.metrics = metrics.store();
+  stopts.writable = std::make_shared<std::atomic<bool>>(true);
+  auto writable = stopts.writable;
+  // Detached: the store writer has a thread of its own, the one place that
+  // waits on the disk.
+  auto store = sys.spawn<caf::detached>(sb::actors::store_actor, db, stopts);
+  if (!recovered.orphan_scopes.empty()) {
+    sb::store::write_batch b;
+    b.erased_scopes = recovered.orphan_scopes;
+    caf::anon_send(store, sb::actors::store_write{std::move(b)});
+  }
+
   sb::actors::workspace_options wopts;
   wopts.auth_token = opt.auth_token;
   wopts.metrics = metrics.routing();
   wopts.webhooks = webhooks;
-  auto directory = sys.spawn(sb::actors::directory_actor, wopts);
+  wopts.store = store;
+  wopts.task_retention = std::chrono::seconds(opt.task_retention_s);
+  auto directory = sys.spawn(sb::actors::directory_actor, wopts, recovered.workspaces);
+  std::size_t restored_workspaces = recovered.workspaces.size();
+  recovered.workspaces.clear();
 
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});
   for (auto& a : opt.extra_accounts)
     acfg.accounts.push_back(a);
   acfg.taskrouter_base = opt.public_base;
+  acfg.store = store;
+  acfg.writable = writable;
   sb::api::app app{sys, directory, metrics, acfg};
 
   sb::api::http_server_config scfg;
@@ -283,6 +397,7 @@ int main(int argc, char** argv) {
     std::cerr << "switchboard: " << e.what() << "\n";
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     app.stop();
     return 1;
   }
@@ -290,6 +405,10 @@ int main(int argc, char** argv) {
   std::cout << "Switchboard " << "0.1.0" << " listening on http://" << opt.listen << ":"
             << server.port() << "\n"
             << "  data directory: " << opt.data << "\n"
+            << "  database:       " << db_path.string() << " (durability "
+            << sb::store::to_string(opt.durability) << "; restored " << restored_workspaces
+            << " workspaces, " << recovered.entities << " records, " << recovered.events
+            << " events)\n"
             << "  account SID:    " << opt.account_sid << "\n"
             << "  auth token:     " << opt.auth_token << (generated ? "  (generated)" : "") << "\n"
             << "ready port=" << server.port() << std::endl;
@@ -303,6 +422,13 @@ int main(int argc, char** argv) {
   app.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
+  {
+    // Whatever the actors handed the store is written before the process ends.
+    caf::scoped_actor self{sys};
+    self->request(store, std::chrono::seconds(30), sb::actors::store_sync{})
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   client.stop();
   return 0;
 }

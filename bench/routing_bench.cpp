@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
   });
   opts.event_sink = relay;
   opts.event_sink_types = {"reservation.created", "reservation.accepted", "task.completed"};
-  auto dir = sys.spawn(actors::directory_actor, opts);
+  auto dir = sys.spawn(actors::directory_actor, opts, actors::workspace_images{});
 
   std::printf("setup: %d workers, %d queues, chat capacity %d\n", p.workers, p.queues, p.capacity);
   auto setup_start = clock_type::now();

@@ -41,6 +41,32 @@ registry::registry() : registry_(std::make_shared<prometheus::Registry>()) {
                      .Name("switchboard_http_request_duration_seconds")
                      .Help("HTTP request latency by route and method")
                      .Register(*registry_);
+  store_.commit_seconds = &BuildHistogram()
+                             .Name("switchboard_store_commit_seconds")
+                             .Help("Time to write and commit one store transaction, fsync included")
+                             .Register(*registry_)
+                             .Add({}, latency_buckets());
+  store_.batch_changes = &BuildHistogram()
+                            .Name("switchboard_store_batch_changes")
+                            .Help("Changes (entity puts, erases and events) per store transaction")
+                            .Register(*registry_)
+                            .Add({}, Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500,
+                                                                 1000, 2000, 5000, 10000});
+  store_.write_failures = &BuildCounter()
+                             .Name("switchboard_store_write_failures_total")
+                             .Help("Store transactions that failed (disk full, I/O error, read-only file)")
+                             .Register(*registry_)
+                             .Add({});
+  store_.writable = &BuildGauge()
+                       .Name("switchboard_store_writable")
+                       .Help("1 while the store accepts writes, 0 while it refuses them")
+                       .Register(*registry_)
+                       .Add({});
+  store_.events_purged = &BuildCounter()
+                            .Name("switchboard_store_events_purged_total")
+                            .Help("Events deleted from the store by the retention period")
+                            .Register(*registry_)
+                            .Add({});
 }
 
 std::string registry::serialize() const {

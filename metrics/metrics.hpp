@@ -28,11 +28,21 @@ struct http_families {
   prometheus::Family<prometheus::Histogram>* latency = nullptr; // route, method
 };
 
+// The store writer's figures: one histogram observation per transaction.
+struct store_metrics {
+  prometheus::Histogram* commit_seconds = nullptr; // each commit, fsync included
+  prometheus::Histogram* batch_changes = nullptr;  // changes per transaction
+  prometheus::Counter* write_failures = nullptr;   // transactions that failed
+  prometheus::Gauge* writable = nullptr;           // 1 while writes succeed
+  prometheus::Counter* events_purged = nullptr;    // events deleted by retention
+};
+
 class registry {
  public:
   registry();
   routing_families routing() const { return routing_; }
   http_families http() const { return http_; }
+  store_metrics store() const { return store_; }
   // The whole registry in Prometheus text exposition format.
   std::string serialize() const;
 
@@ -40,6 +50,7 @@ class registry {
   std::shared_ptr<prometheus::Registry> registry_;
   routing_families routing_;
   http_families http_;
+  store_metrics store_;
 };
 
 // Bucket bounds, in seconds, for latency histograms (100 us to 60 s).

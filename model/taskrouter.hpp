@@ -105,6 +105,12 @@ struct task {
   bool ignore_capacity = false;
   std::uint64_t order = 0;   // creation sequence: the task's place in queue order
   std::uint64_t version = 0; // bumped by every change; the ETag that If-Match compares
+  // Where routing left the task, so recovery resumes it there: its workflow
+  // filter (-1 default filter, -2 not chosen yet, -3 sent straight to a
+  // queue) and the index of the target it waits in.
+  int routing_filter = -2;
+  int routing_step = -1;
+  bool reserved_once = false; // a reservation was created at least once (wait metrics)
   time_point created, updated, queue_entered, virtual_start;
   std::string worker_sid;      // while reserved, assigned or wrapping
   std::string reservation_sid; // likewise

@@ -19,7 +19,7 @@ harness::harness()
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
       self(sys) {
   actors::workspace_options opts;
-  directory = sys.spawn(actors::directory_actor, opts);
+  directory = sys.spawn(actors::directory_actor, opts, actors::workspace_images{});
   run();
 }
 

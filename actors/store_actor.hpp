@@ -1,0 +1,67 @@
+#pragma once
+// The store writer: the one actor that talks to the database. Owners send it
+// their changes (store_write, fire and forget); whoever must not answer a
+// client before those changes are on disk asks for a store_sync, answered
+// once every change received before it is committed.
+//
+// Group commit: a write that opens a batch schedules a commit tick behind
+// everything already in the mailbox, so one transaction (one fsync) carries
+// every change that arrived while the previous one was on the disk.
+//
+// Faults: a failed transaction is rolled back, its changes are kept (merged
+// by entity, so memory stays bounded by the number of entities) and retried
+// every second; meanwhile `writable` is false, syncs answer false and the
+// HTTP adapter refuses writes with 503. The first successful retry restores
+// everything.
+//
+// Runs detached (its own thread): it is the only place that blocks on disk.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "metrics/metrics.hpp"
+#include "store/database.hpp"
+
+namespace sb::actors {
+
+struct store_write {
+  store::write_batch batch;
+};
+struct store_sync {};
+
+struct store_options {
+  std::chrono::seconds event_retention{30 * 24 * 3600};
+  std::chrono::milliseconds retry_interval{1000};
+  std::chrono::seconds purge_interval{60};
+  metrics::store_metrics metrics;
+  std::shared_ptr<std::atomic<bool>> writable; // read by the HTTP adapter
+};
+
+struct store_state {
+  std::shared_ptr<store::database> db;
+  store_options options;
+  std::map<store::key, store::change> changes; // pending, latest per entity
+  std::vector<store::event_record> events;     // pending, in order
+  std::vector<std::string> erased_scopes;      // pending
+  std::vector<caf::response_promise> waiters;  // syncs the next commit answers
+  bool tick_scheduled = false;
+  bool retry_scheduled = false;
+  bool healthy = true;
+  std::string last_error;
+  static inline const char* name = "store";
+};
+
+using store_actor_type = caf::stateful_actor<store_state>;
+
+caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::database> db,
+                          store_options options);
+
+} // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_write)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_sync)

@@ -1,0 +1,342 @@
+#include "store/codec.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+namespace sb::store {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::int64_t micros(model::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+model::time_point from_micros(std::int64_t us) {
+  return model::time_point(std::chrono::duration_cast<model::time_point::duration>(
+    std::chrono::microseconds(us)));
+}
+
+// Each document is written field by field through one function per type,
+// used in both directions, so encoder and decoder cannot drift apart.
+struct writer {
+  json& j;
+  void operator()(const char* k, const std::string& v) { j[k] = v; }
+  void operator()(const char* k, bool v) { j[k] = v; }
+  void operator()(const char* k, int v) { j[k] = v; }
+  void operator()(const char* k, std::uint64_t v) { j[k] = v; }
+  void operator()(const char* k, model::time_point v) { j[k] = micros(v); }
+  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
+  void operator()(const char* k, E v) { j[k] = static_cast<int>(v); }
+};
+
+struct reader {
+  const json& j;
+  // Missing fields keep their defaults: newer binaries may add fields.
+  template <class T>
+  bool find(const char* k, T& out) const {
+    auto it = j.find(k);
+    if (it == j.end() || it->is_null())
+      return false;
+    out = it->template get<T>();
+    return true;
+  }
+  void operator()(const char* k, std::string& v) const { find(k, v); }
+  void operator()(const char* k, bool& v) const { find(k, v); }
+  void operator()(const char* k, int& v) const { find(k, v); }
+  void operator()(const char* k, std::uint64_t& v) const { find(k, v); }
+  void operator()(const char* k, model::time_point& v) const {
+    std::int64_t us = 0;
+    if (find(k, us))
+      v = from_micros(us);
+  }
+  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
+  void operator()(const char* k, E& v) const {
+    int n = 0;
+    if (find(k, n))
+      v = static_cast<E>(n);
+  }
+};
+
+template <class F>
+void times(F&& f, auto& x) {
+  f("created", x.created);
+  f("updated", x.updated);
+}
+
+template <class F, class W>
+void fields_workspace(F&& f, W& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("friendly_name", x.friendly_name);
+  f("event_callback_url", x.event_callback_url);
+  f("events_filter", x.events_filter);
+  f("multi_task_enabled", x.multi_task_enabled);
+  f("prioritize_queue_order", x.prioritize_queue_order);
+  f("default_activity_sid", x.default_activity_sid);
+  f("default_activity_name", x.default_activity_name);
+  f("timeout_activity_sid", x.timeout_activity_sid);
+  f("timeout_activity_name", x.timeout_activity_name);
+  times(f, x);
+}
+
+template <class F, class A>
+void fields_activity(F&& f, A& x) {
+  f("sid", x.sid);
+  f("friendly_name", x.friendly_name);
+  f("available", x.available);
+  times(f, x);
+}
+
+template <class F, class C>
+void fields_channel(F&& f, C& x) {
+  f("sid", x.sid);
+  f("unique_name", x.unique_name);
+  f("friendly_name", x.friendly_name);
+  f("channel_optimized_routing", x.channel_optimized_routing);
+  times(f, x);
+}
+
+template <class F, class Q>
+void fields_queue(F&& f, Q& x) {
+  f("sid", x.sid);
+  f("friendly_name", x.friendly_name);
+  f("target_workers", x.target_workers);
+  f("max_reserved_workers", x.max_reserved_workers);
+  f("order", x.order);
+  f("reservation_activity_sid", x.reservation_activity_sid);
+  f("reservation_activity_name", x.reservation_activity_name);
+  f("assignment_activity_sid", x.assignment_activity_sid);
+  f("assignment_activity_name", x.assignment_activity_name);
+  times(f, x);
+}
+
+template <class F, class C>
+void fields_worker_channel(F&& f, C& x) {
+  f("sid", x.sid);
+  f("task_channel_sid", x.task_channel_sid);
+  f("task_channel_unique_name", x.task_channel_unique_name);
+  f("configured_capacity", x.configured_capacity);
+  f("available", x.available);
+  times(f, x);
+}
+
+template <class F, class W>
+void fields_worker(F&& f, W& x) {
+  f("sid", x.sid);
+  f("friendly_name", x.friendly_name);
+  f("activity_sid", x.activity_sid);
+  f("activity_name", x.activity_name);
+  f("available", x.available);
+  f("attributes", x.attributes);
+  times(f, x);
+  f("status_changed", x.status_changed);
+}
+
+template <class F, class W>
+void fields_workflow(F&& f, W& x) {
+  f("sid", x.sid);
+  f("friendly_name", x.friendly_name);
+  f("configuration", x.configuration);
+  f("assignment_callback_url", x.assignment_callback_url);
+  f("fallback_assignment_callback_url", x.fallback_assignment_callback_url);
+  f("task_reservation_timeout", x.task_reservation_timeout);
+  times(f, x);
+}
+
+template <class F, class T>
+void fields_task(F&& f, T& x) {
+  f("sid", x.sid);
+  f("attributes", x.attributes);
+  f("status", x.status);
+  f("priority", x.priority);
+  f("timeout", x.timeout);
+  f("reason", x.reason);
+  f("task_channel_sid", x.task_channel_sid);
+  f("task_channel_unique_name", x.task_channel_unique_name);
+  f("workflow_sid", x.workflow_sid);
+  f("workflow_friendly_name", x.workflow_friendly_name);
+  f("queue_sid", x.queue_sid);
+  f("queue_friendly_name", x.queue_friendly_name);
+  f("routing_target", x.routing_target);
+  f("ignore_capacity", x.ignore_capacity);
+  f("order", x.order);
+  f("version", x.version);
+  f("routing_filter", x.routing_filter);
+  f("routing_step", x.routing_step);
+  f("reserved_once", x.reserved_once);
+  times(f, x);
+  f("queue_entered", x.queue_entered);
+  f("virtual_start", x.virtual_start);
+  f("worker_sid", x.worker_sid);
+  f("reservation_sid", x.reservation_sid);
+}
+
+template <class F, class R>
+void fields_reservation(F&& f, R& x) {
+  f("sid", x.sid);
+  f("task_sid", x.task_sid);
+  f("worker_sid", x.worker_sid);
+  f("worker_name", x.worker_name);
+  f("task_channel", x.task_channel);
+  f("status", x.status);
+  times(f, x);
+}
+
+template <class F, class E>
+void fields_event(F&& f, E& x) {
+  f("sid", x.sid);
+  f("event_type", x.event_type);
+  f("description", x.description);
+  f("resource_type", x.resource_type);
+  f("resource_sid", x.resource_sid);
+  f("actor_type", x.actor_type);
+  f("actor_sid", x.actor_sid);
+  f("date", x.date);
+  f("task_sid", x.task_sid);
+  f("worker_sid", x.worker_sid);
+  f("reservation_sid", x.reservation_sid);
+  f("queue_sid", x.queue_sid);
+  f("workflow_sid", x.workflow_sid);
+  f("task_channel", x.task_channel);
+}
+
+// Dispatch by type, in both directions.
+template <class F>
+void visit_fields(F&& f, model::workspace& x) { fields_workspace(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::workspace& x) { fields_workspace(f, x); }
+template <class F>
+void visit_fields(F&& f, model::activity& x) { fields_activity(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::activity& x) { fields_activity(f, x); }
+template <class F>
+void visit_fields(F&& f, model::task_channel& x) { fields_channel(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::task_channel& x) { fields_channel(f, x); }
+template <class F>
+void visit_fields(F&& f, model::task_queue& x) { fields_queue(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::task_queue& x) { fields_queue(f, x); }
+template <class F>
+void visit_fields(F&& f, model::workflow& x) { fields_workflow(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::workflow& x) { fields_workflow(f, x); }
+template <class F>
+void visit_fields(F&& f, model::task& x) { fields_task(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::task& x) { fields_task(f, x); }
+template <class F>
+void visit_fields(F&& f, model::reservation& x) { fields_reservation(f, x); }
+template <class F>
+void visit_fields(F&& f, const model::reservation& x) { fields_reservation(f, x); }
+
+json encode_worker(const model::worker& w) {
+  json j;
+  fields_worker(writer{j}, w);
+  auto chans = json::array();
+  for (auto& c : w.channels) {
+    json cj;
+    fields_worker_channel(writer{cj}, c);
+    chans.push_back(std::move(cj));
+  }
+  j["channels"] = std::move(chans);
+  return j;
+}
+
+model::worker decode_worker(const json& j) {
+  model::worker w;
+  fields_worker(reader{j}, w);
+  if (auto it = j.find("channels"); it != j.end() && it->is_array())
+    for (auto& cj : *it) {
+      model::worker_channel c;
+      fields_worker_channel(reader{cj}, c);
+      w.channels.push_back(std::move(c));
+    }
+  return w;
+}
+
+} // namespace
+
+std::string encode(const entity& e) {
+  return std::visit(
+    [](const auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, model::worker>) {
+        return encode_worker(x).dump();
+      } else {
+        json j;
+        visit_fields(writer{j}, x);
+        return j.dump();
+      }
+    },
+    e);
+}
+
+model::expected<entity> decode(std::string_view kind, std::string_view doc) {
+  auto index = kind_index(kind);
+  if (!index)
+    return model::error{model::errc::internal, 20500, "unknown entity kind '" + std::string(kind) + "'"};
+  auto j = json::parse(doc, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return model::error{model::errc::internal, 20500,
+                        "stored " + std::string(kind) + " is not a JSON object"};
+  try {
+    switch (*index) {
+      case 0: { model::workspace x; visit_fields(reader{j}, x); return entity{x}; }
+      case 1: { model::activity x; visit_fields(reader{j}, x); return entity{x}; }
+      case 2: { model::task_channel x; visit_fields(reader{j}, x); return entity{x}; }
+      case 3: { model::task_queue x; visit_fields(reader{j}, x); return entity{x}; }
+      case 4: return entity{decode_worker(j)};
+      case 5: { model::workflow x; visit_fields(reader{j}, x); return entity{x}; }
+      case 6: { model::task x; visit_fields(reader{j}, x); return entity{x}; }
+      case 7: { model::reservation x; visit_fields(reader{j}, x); return entity{x}; }
+    }
+  } catch (const json::exception& ex) {
+    return model::error{model::errc::internal, 20500,
+                        "stored " + std::string(kind) + " has a field of the wrong type: " + ex.what()};
+  }
+  return model::error{model::errc::internal, 20500, "unknown entity kind"};
+}
+
+std::string encode(const model::event& e) {
+  json j;
+  fields_event(writer{j}, e);
+  auto data = json::array();
+  for (auto& [k, v] : e.data)
+    data.push_back(json::array({k, v}));
+  j["data"] = std::move(data);
+  return j.dump();
+}
+
+model::expected<model::event> decode_event(std::string_view doc) {
+  auto j = json::parse(doc, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return model::error{model::errc::internal, 20500, "stored event is not a JSON object"};
+  try {
+    model::event e;
+    fields_event(reader{j}, e);
+    if (auto it = j.find("data"); it != j.end() && it->is_array())
+      for (auto& kv : *it)
+        e.data.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
+    return e;
+  } catch (const json::exception& ex) {
+    return model::error{model::errc::internal, 20500, std::string("stored event is malformed: ") + ex.what()};
+  }
+}
+
+const char* kind_name(std::size_t index) {
+  static const char* names[] = {"workspace", "activity", "task_channel", "task_queue",
+                                "worker",    "workflow", "task",         "reservation"};
+  return index < std::size(names) ? names[index] : "unknown";
+}
+
+std::optional<std::size_t> kind_index(std::string_view name) {
+  for (std::size_t i = 0; i < std::variant_size_v<entity>; ++i)
+    if (name == kind_name(i))
+      return i;
+  return std::nullopt;
+}
+
+} // namespace sb::store

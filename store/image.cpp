@@ -1,0 +1,96 @@
+#include "store/image.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "store/codec.hpp"
+
+namespace sb::store {
+
+namespace {
+
+template <class T>
+void by_creation(std::vector<T>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const T& a, const T& b) {
+    return a.created != b.created ? a.created < b.created : a.sid < b.sid;
+  });
+}
+
+} // namespace
+
+recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_events) {
+  recovered out;
+  std::map<std::string, std::shared_ptr<workspace_image>> images;
+  std::vector<std::pair<std::string, entity>> scoped;
+  for (auto& r : db.load_entities()) {
+    auto e = decode(r.kind, r.doc);
+    if (!e)
+      throw store_error("cannot restore " + r.kind + " " + r.sid + ": " + e.err().message);
+    ++out.entities;
+    if (auto* ws = std::get_if<model::workspace>(&*e)) {
+      auto img = std::make_shared<workspace_image>();
+      img->workspace = std::move(*ws);
+      images[r.sid] = img;
+    } else {
+      scoped.emplace_back(r.scope, std::move(*e));
+    }
+  }
+  std::vector<std::string> orphans;
+  for (auto& [scope, e] : scoped) {
+    auto it = images.find(scope);
+    if (it == images.end()) {
+      if (std::find(orphans.begin(), orphans.end(), scope) == orphans.end())
+        orphans.push_back(scope);
+      continue;
+    }
+    auto& img = *it->second;
+    std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, model::activity>)
+          img.activities.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::task_channel>)
+          img.channels.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::task_queue>)
+          img.queues.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::workflow>)
+          img.workflows.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::worker>)
+          img.workers.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::task>)
+          img.tasks.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::reservation>)
+          img.reservations.push_back(std::move(x));
+      },
+      e);
+  }
+  for (auto& row : db.load_events(events_since_ms, max_events)) {
+    auto it = images.find(row.scope);
+    if (it == images.end())
+      continue;
+    auto ev = decode_event(row.doc);
+    if (!ev)
+      throw store_error("cannot restore event " + row.sid + ": " + ev.err().message);
+    ++out.events;
+    it->second->events.push_back(std::make_shared<const model::event>(std::move(*ev)));
+  }
+  for (auto& [sid, img] : images) {
+    by_creation(img->activities);
+    by_creation(img->channels);
+    by_creation(img->queues);
+    by_creation(img->workflows);
+    by_creation(img->workers);
+    by_creation(img->reservations);
+    std::sort(img->tasks.begin(), img->tasks.end(),
+              [](const model::task& a, const model::task& b) { return a.order < b.order; });
+    out.workspaces.push_back(img);
+  }
+  std::sort(out.workspaces.begin(), out.workspaces.end(), [](auto& a, auto& b) {
+    return a->workspace.created != b->workspace.created ? a->workspace.created < b->workspace.created
+                                                        : a->workspace.sid < b->workspace.sid;
+  });
+  out.orphan_scopes = std::move(orphans);
+  return out;
+}
+
+} // namespace sb::store

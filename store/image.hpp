@@ -1,0 +1,41 @@
+#pragma once
+// What a restart reads back: each workspace's entities and recent events,
+// decoded and in the order the workspace keeps them.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/database.hpp"
+
+namespace sb::store {
+
+struct workspace_image {
+  model::workspace workspace;
+  std::vector<model::activity> activities;        // by creation
+  std::vector<model::task_channel> channels;      // by creation
+  std::vector<model::task_queue> queues;          // by creation
+  std::vector<model::workflow> workflows;         // by creation
+  std::vector<model::worker> workers;             // by creation
+  std::vector<model::task> tasks;                 // by creation order
+  std::vector<model::reservation> reservations;   // by creation
+  std::vector<std::shared_ptr<const model::event>> events; // oldest first
+};
+
+struct recovered {
+  std::vector<std::shared_ptr<workspace_image>> workspaces; // by creation
+  // Scopes whose workspace is gone (a delete raced a last write): their rows
+  // are not restored and should be erased.
+  std::vector<std::string> orphan_scopes;
+  std::size_t entities = 0;
+  std::size_t events = 0;
+};
+
+// Reads everything back. Events older than events_since_ms are left out and
+// at most max_events (the newest) per workspace are kept. A row that cannot be
+// decoded stops the recovery with store_error naming it: starting with part of
+// the data would silently lose the rest.
+recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_events);
+
+} // namespace sb::store

@@ -1,0 +1,67 @@
+#pragma once
+// What the store keeps: every durable entity as a typed value, and the batch
+// of changes one owner hands the store writer at a time. A batch is applied
+// all or nothing, so the changes of one actor message never land half-way.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/taskrouter.hpp"
+
+namespace sb::store {
+
+using entity = std::variant<model::workspace, model::activity, model::task_channel,
+                            model::task_queue, model::worker, model::workflow, model::task,
+                            model::reservation>;
+
+// The kind names used as keys in the database, in the variant's order.
+const char* kind_name(std::size_t index);
+std::optional<std::size_t> kind_index(std::string_view name);
+inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
+
+// Which entity a change is about. scope is the owner: the account for a
+// workspace, the workspace for everything in it.
+struct key {
+  std::string kind;
+  std::string sid;
+  bool operator<(const key& o) const { return kind != o.kind ? kind < o.kind : sid < o.sid; }
+  bool operator==(const key& o) const { return kind == o.kind && sid == o.sid; }
+};
+
+// Put (value set) or erase (value empty) one entity.
+struct change {
+  key what;
+  std::string scope;
+  std::optional<entity> value;
+};
+
+struct event_record {
+  std::string scope; // workspace SID
+  std::shared_ptr<const model::event> event;
+};
+
+// One owner's changes from one message: applied in one transaction.
+struct write_batch {
+  std::vector<std::string> erased_scopes; // everything in these scopes goes (workspace delete)
+  std::vector<change> changes;
+  std::vector<event_record> events;
+  bool empty() const { return erased_scopes.empty() && changes.empty() && events.empty(); }
+};
+
+// Convenience constructors.
+inline change put(std::string scope, std::string sid, entity value) {
+  change c;
+  c.what = key{kind_of(value), std::move(sid)};
+  c.scope = std::move(scope);
+  c.value = std::move(value);
+  return c;
+}
+inline change erase(std::string kind, std::string sid, std::string scope) {
+  return change{key{std::move(kind), std::move(sid)}, std::move(scope), std::nullopt};
+}
+
+} // namespace sb::store
