@@ -161,6 +161,9 @@ void record(self_ptr self, model::event ev) {
   st.events.push_back(std::move(shared));
   while (st.events.size() > st.options.max_events)
     st.events.pop_front();
+  auto cutoff = now() - st.options.event_retention;
+  while (!st.events.empty() && st.events.front()->date < cutoff)
+    st.events.pop_front();
 }
 
 model::event task_event(const workspace_state::task_entry& e, std::string type,

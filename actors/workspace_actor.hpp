@@ -32,6 +32,7 @@ struct workspace_options {
   std::string auth_token;                           // signs event callbacks
   std::chrono::seconds task_retention{15 * 60};     // completed/canceled tasks
   std::size_t max_events = 100000;                  // in memory, newest kept
+  std::chrono::seconds event_retention{30 * 24 * 3600}; // older events are dropped
   metrics::routing_families metrics;
   caf::actor webhooks;                              // may be invalid: no callbacks
   caf::actor store;                                 // may be invalid: nothing is kept

@@ -296,6 +296,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A file-size limit reached while writing the database must be a failed
+  // write (EFBIG, answered with 503 until it passes), not a dead process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   sb::metrics::registry metrics;
 
@@ -352,6 +355,10 @@ int main(int argc, char** argv) {
 
   sb::actors::store_options stopts;
   stopts.event_retention = std::chrono::seconds(opt.event_retention_s);
+  // Old events are purged at least every minute, and more often when they
+  // live for less than two.
+  stopts.purge_interval = std::clamp(std::chrono::seconds(opt.event_retention_s / 2),
+                                     std::chrono::seconds(1), std::chrono::seconds(60));
   stopts.metrics = metrics.store();
   stopts.writable = std::make_shared<std::atomic<bool>>(true);
   auto writable = stopts.writable;
@@ -370,6 +377,7 @@ int main(int argc, char** argv) {
   wopts.webhooks = webhooks;
   wopts.store = store;
   wopts.task_retention = std::chrono::seconds(opt.task_retention_s);
+  wopts.event_retention = std::chrono::seconds(opt.event_retention_s);
   auto directory = sys.spawn(sb::actors::directory_actor, wopts, recovered.workspaces);
   std::size_t restored_workspaces = recovered.workspaces.size();
   recovered.workspaces.clear();

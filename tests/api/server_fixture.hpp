@@ -234,7 +234,21 @@ inline exit_result run_to_exit(std::vector<std::string> args, std::chrono::milli
 // The switchboard server on a free loopback port with a fresh data directory.
 class server_process {
  public:
-  explicit server_process(std::vector<std::string> extra_args = {}) : data_dir_(make_temp_dir()) {
+  // A data directory the test owns: the server uses it and leaves it in place,
+  // so a second server can start on what the first one wrote.
+  struct existing_dir {
+    std::string path;
+  };
+
+  server_process(existing_dir dir, std::vector<std::string> extra_args)
+      : server_process(std::move(extra_args), std::move(dir.path), true) {}
+
+  explicit server_process(std::vector<std::string> extra_args = {})
+      : server_process(std::move(extra_args), make_temp_dir(), false) {}
+
+ private:
+  server_process(std::vector<std::string> extra_args, std::string dir, bool keep)
+      : data_dir_(std::move(dir)), keep_dir_(keep) {
     std::vector<std::string> args{binary_path(), "--port", "0", "--listen", "127.0.0.1", "--data", data_dir_};
     for (auto& a : extra_args)
       args.push_back(std::move(a));
@@ -250,7 +264,8 @@ class server_process {
       // The destructor will not run: stop the process and drop the directory here.
       proc_.reset();
       std::error_code ec;
-      std::filesystem::remove_all(data_dir_, ec);
+      if (!keep_dir_)
+        std::filesystem::remove_all(data_dir_, ec);
       throw;
     }
     auto& out = proc_->output();
@@ -262,10 +277,18 @@ class server_process {
     in >> file_sid_ >> file_token_;
   }
 
+ public:
   ~server_process() {
     proc_.reset();  // SIGTERM, then SIGKILL if need be
     std::error_code ec;
-    std::filesystem::remove_all(data_dir_, ec);
+    if (!keep_dir_)
+      std::filesystem::remove_all(data_dir_, ec);
+  }
+
+  // SIGKILL, as a crash would, and wait for the process to be gone.
+  void kill_hard() {
+    proc_->signal(SIGKILL);
+    proc_->wait_for_exit(10s);
   }
 
   server_process(const server_process&) = delete;
@@ -304,6 +327,7 @@ class server_process {
   }
 
   std::string data_dir_;
+  bool keep_dir_ = false;
   std::optional<child_process> proc_;
   std::uint16_t port_ = 0;
   std::string account_sid_, auth_token_, file_sid_, file_token_;
