@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/store_actor.hpp"
+
 namespace sb::test {
 
 namespace {
@@ -23,8 +25,23 @@ harness::harness()
   run();
 }
 
+harness::harness(std::shared_ptr<store::database> db, actors::workspace_images images)
+    : sys(testing_config(cfg)),
+      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+      self(sys) {
+  store = sys.spawn(actors::store_actor, std::move(db), actors::store_options{});
+  actors::workspace_options opts;
+  opts.store = store;
+  if (!images.empty())
+    workspace = images.front()->workspace.sid;
+  directory = sys.spawn(actors::directory_actor, opts, std::move(images));
+  run();
+}
+
 harness::~harness() {
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  if (store)
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   run();
 }
 

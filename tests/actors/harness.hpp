@@ -9,11 +9,15 @@
 
 #include "actors/directory_actor.hpp"
 #include "actors/messages.hpp"
+#include "store/database.hpp"
 
 namespace sb::test {
 
 struct harness {
   harness();
+  // With a store writer over db (spawned on the test coordinator too) and the
+  // workspaces a restart recovered from it.
+  explicit harness(std::shared_ptr<store::database> db, actors::workspace_images images = {});
   ~harness();
 
   // Sends call to the directory, runs every actor until idle, returns the reply.
@@ -45,6 +49,7 @@ struct harness {
   caf::scheduler::test_coordinator& sched;
   caf::scoped_actor self;
   caf::actor directory;
+  caf::actor store;
   std::string account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   std::string workspace;
 };
