@@ -514,9 +514,9 @@ void on_reservation(self_ptr self, reservation_update& u) {
   // and ignored.
   bool active_here = false;
   if (it != st.tasks.end() && !model::is_final(it->second.task.status))
-  for (auto& x : it->second.reservations)
-    if (x.sid == r.sid && is_active(x.status))
-      active_here = true;
+    for (auto& x : it->second.reservations)
+      if (x.sid == r.sid && is_active(x.status))
+        active_here = true;
   model::event ev;
   ev.resource_type = "reservation";
   ev.resource_sid = r.sid;
@@ -525,151 +525,151 @@ void on_reservation(self_ptr self, reservation_update& u) {
   ev.task_sid = r.task_sid;
   ev.queue_sid = u.queue_sid;
   ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
-           {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+             {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
   if (it != st.tasks.end()) {
-  ev.workflow_sid = it->second.task.workflow_sid;
-  ev.task_channel = it->second.task.task_channel_unique_name;
-  note_reservation(st, it->second, r);
+    ev.workflow_sid = it->second.task.workflow_sid;
+    ev.task_channel = it->second.task.task_channel_unique_name;
+    note_reservation(st, it->second, r);
   }
   switch (r.status) {
-  case rs::pending: {
-    if (w == st.workers.end() && it != st.tasks.end()) {
-      // The worker was deleted while its reservation was on the way: the
-      // task waits again without it.
-      if (it->second.task.status == ts::pending && it->second.queue)
-        self->send(it->second.queue, requeue_task{r.task_sid, r.worker_sid});
-      auto dropped = r;
-      dropped.status = rs::rescinded;
-      note_reservation(st, it->second, dropped);
+    case rs::pending: {
+      if (w == st.workers.end() && it != st.tasks.end()) {
+        // The worker was deleted while its reservation was on the way: the
+        // task waits again without it.
+        if (it->second.task.status == ts::pending && it->second.queue)
+          self->send(it->second.queue, requeue_task{r.task_sid, r.worker_sid});
+        auto dropped = r;
+        dropped.status = rs::rescinded;
+        note_reservation(st, it->second, dropped);
+        return;
+      }
+      bool wanted = it != st.tasks.end() && (it->second.task.status == ts::pending ||
+                                             it->second.task.status == ts::reserved);
+      if (!wanted) {
+        // The task moved on while the offer was in flight: undo the reservation.
+        if (w != st.workers.end())
+          self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
+        if (it != st.tasks.end()) {
+          auto rescinded = r;
+          rescinded.status = rs::rescinded;
+          note_reservation(st, it->second, rescinded);
+        }
+        ev.event_type = "reservation.rescinded";
+        ev.description = "Reservation rescinded: the task moved on";
+        record(self, std::move(ev));
+        return;
+      }
+      auto& e = it->second;
+      // With MaxReservedWorkers > 1 a reserved task gains further reservations;
+      // the task names its first one until one is accepted.
+      if (e.task.status == ts::pending) {
+        e.task.worker_sid = r.worker_sid;
+        e.task.reservation_sid = r.sid;
+        set_status(st, e, ts::reserved);
+      }
+      if (!e.task.reserved_once) {
+        e.task.reserved_once = true;
+        observe_wait(st, "reserved", e.task.created);
+      }
+      ev.event_type = "reservation.created";
+      ev.description = "Reservation created for worker " + r.worker_name;
+      ev.task_channel = e.task.task_channel_unique_name;
+      ev.workflow_sid = e.task.workflow_sid;
+      record(self, std::move(ev));
+      // Assignment callback: the workflow's URL decides accept or reject.
+      auto* wf = find_workflow(st, e.task.workflow_sid);
+      if (wf && st.options.webhooks && !wf->workflow.assignment_callback_url.empty()) {
+        model::form_pairs p{{"AccountSid", st.workspace.account_sid},
+                            {"WorkspaceSid", st.workspace.sid},
+                            {"WorkflowSid", wf->workflow.sid},
+                            {"TaskQueueSid", e.task.queue_sid},
+                            {"TaskSid", e.task.sid},
+                            {"TaskAttributes", e.task.attributes},
+                            {"TaskAge", "0"},
+                            {"TaskPriority", std::to_string(e.task.priority)},
+                            {"WorkerSid", r.worker_sid},
+                            {"WorkerAttributes", w != st.workers.end() ? w->second.worker.attributes : "{}"},
+                            {"ReservationSid", r.sid}};
+        self->send(st.options.webhooks,
+                   webhook_post{wf->workflow.assignment_callback_url, std::move(p),
+                                st.options.auth_token, 1, caf::actor_cast<caf::actor>(self),
+                                r.task_sid + ":" + r.worker_sid + ":" + r.sid});
+      }
       return;
     }
-    bool wanted = it != st.tasks.end() && (it->second.task.status == ts::pending ||
-                                           it->second.task.status == ts::reserved);
-    if (!wanted) {
-      // The task moved on while the offer was in flight: undo the reservation.
-      if (w != st.workers.end())
-        self->send(w->second.actor, end_reservation{r.sid, rs::rescinded, "task not pending"});
-      if (it != st.tasks.end()) {
-        auto rescinded = r;
-        rescinded.status = rs::rescinded;
-        note_reservation(st, it->second, rescinded);
-      }
-      ev.event_type = "reservation.rescinded";
-      ev.description = "Reservation rescinded: the task moved on";
+    case rs::accepted: {
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      e.task.worker_sid = r.worker_sid;
+      e.task.reservation_sid = r.sid;
+      set_status(st, e, ts::assigned);
+      // The first to accept wins: every other pending reservation is rescinded.
+      std::vector<std::string> others;
+      for (auto& x : e.reservations)
+        if (x.sid != r.sid && x.status == rs::pending)
+          others.push_back(x.sid);
+      for (auto& sid : others)
+        end_reservation_of(self, e, sid, rs::rescinded, "accepted by another worker");
+      if (e.queue)
+        self->send(e.queue, forget_task{e.task.sid});
+      st.ttl.cancel(e.task.sid);
+      ++st.counters.reservations_accepted;
+      st.counters.acceptance_seconds_total +=
+        std::chrono::duration<double>(now() - e.task.created).count();
+      observe_wait(st, "accepted", e.task.created);
+      count_task(st, "assigned", e.task);
+      count_reservation(st, "accepted");
+      ev.event_type = "reservation.accepted";
+      ev.description = "Reservation accepted by worker " + r.worker_name;
       record(self, std::move(ev));
       return;
     }
-    auto& e = it->second;
-    // With MaxReservedWorkers > 1 a reserved task gains further reservations;
-    // the task names its first one until one is accepted.
-    if (e.task.status == ts::pending) {
-      e.task.worker_sid = r.worker_sid;
-      e.task.reservation_sid = r.sid;
-      set_status(st, e, ts::reserved);
-    }
-    if (!e.task.reserved_once) {
-      e.task.reserved_once = true;
-      observe_wait(st, "reserved", e.task.created);
-    }
-    ev.event_type = "reservation.created";
-    ev.description = "Reservation created for worker " + r.worker_name;
-    ev.task_channel = e.task.task_channel_unique_name;
-    ev.workflow_sid = e.task.workflow_sid;
-    record(self, std::move(ev));
-    // Assignment callback: the workflow's URL decides accept or reject.
-    auto* wf = find_workflow(st, e.task.workflow_sid);
-    if (wf && st.options.webhooks && !wf->workflow.assignment_callback_url.empty()) {
-      model::form_pairs p{{"AccountSid", st.workspace.account_sid},
-                          {"WorkspaceSid", st.workspace.sid},
-                          {"WorkflowSid", wf->workflow.sid},
-                          {"TaskQueueSid", e.task.queue_sid},
-                          {"TaskSid", e.task.sid},
-                          {"TaskAttributes", e.task.attributes},
-                          {"TaskAge", "0"},
-                          {"TaskPriority", std::to_string(e.task.priority)},
-                          {"WorkerSid", r.worker_sid},
-                          {"WorkerAttributes", w != st.workers.end() ? w->second.worker.attributes : "{}"},
-                          {"ReservationSid", r.sid}};
-      self->send(st.options.webhooks,
-                 webhook_post{wf->workflow.assignment_callback_url, std::move(p),
-                              st.options.auth_token, 1, caf::actor_cast<caf::actor>(self),
-                              r.task_sid + ":" + r.worker_sid + ":" + r.sid});
-    }
-    return;
-  }
-  case rs::accepted: {
-    if (!active_here)
-      return;
-    auto& e = it->second;
-    e.task.worker_sid = r.worker_sid;
-    e.task.reservation_sid = r.sid;
-    set_status(st, e, ts::assigned);
-    // The first to accept wins: every other pending reservation is rescinded.
-    std::vector<std::string> others;
-    for (auto& x : e.reservations)
-      if (x.sid != r.sid && x.status == rs::pending)
-        others.push_back(x.sid);
-    for (auto& sid : others)
-      end_reservation_of(self, e, sid, rs::rescinded, "accepted by another worker");
-    if (e.queue)
-      self->send(e.queue, forget_task{e.task.sid});
-    st.ttl.cancel(e.task.sid);
-    ++st.counters.reservations_accepted;
-    st.counters.acceptance_seconds_total +=
-      std::chrono::duration<double>(now() - e.task.created).count();
-    observe_wait(st, "accepted", e.task.created);
-    count_task(st, "assigned", e.task);
-    count_reservation(st, "accepted");
-    ev.event_type = "reservation.accepted";
-    ev.description = "Reservation accepted by worker " + r.worker_name;
-    record(self, std::move(ev));
-    return;
-  }
-  case rs::rejected:
-  case rs::timeout: {
-    bool rejected = r.status == rs::rejected;
-    count_reservation(st, rejected ? "rejected" : "timeout");
-    ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
-    ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
-    record(self, std::move(ev));
-    if (!active_here)
-      return;
-    auto& e = it->second;
-    if (e.queue)
-      self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
-    // Another pending reservation keeps the task reserved.
-    const model::reservation* other = nullptr;
-    for (auto& x : e.reservations)
-      if (x.sid != r.sid && x.status == rs::pending)
-        other = &x;
-    if (other) {
-      e.task.worker_sid = other->worker_sid;
-      e.task.reservation_sid = other->sid;
+    case rs::rejected:
+    case rs::timeout: {
+      bool rejected = r.status == rs::rejected;
+      count_reservation(st, rejected ? "rejected" : "timeout");
+      ev.event_type = rejected ? "reservation.rejected" : "reservation.timeout";
+      ev.description = rejected ? "Reservation rejected" : "Reservation timed out";
+      record(self, std::move(ev));
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      if (e.queue)
+        self->send(e.queue, requeue_task{e.task.sid, r.worker_sid});
+      // Another pending reservation keeps the task reserved.
+      const model::reservation* other = nullptr;
+      for (auto& x : e.reservations)
+        if (x.sid != r.sid && x.status == rs::pending)
+          other = &x;
+      if (other) {
+        e.task.worker_sid = other->worker_sid;
+        e.task.reservation_sid = other->sid;
+        return;
+      }
+      e.task.worker_sid.clear();
+      e.task.reservation_sid.clear();
+      set_status(st, e, ts::pending);
       return;
     }
-    e.task.worker_sid.clear();
-    e.task.reservation_sid.clear();
-    set_status(st, e, ts::pending);
-    return;
-  }
-  case rs::wrapping:
-  case rs::completed: {
-    ev.event_type = r.status == rs::wrapping ? "reservation.wrapup" : "reservation.completed";
-    ev.description = ev.event_type;
-    record(self, std::move(ev));
-    if (!active_here)
+    case rs::wrapping:
+    case rs::completed: {
+      ev.event_type = r.status == rs::wrapping ? "reservation.wrapup" : "reservation.completed";
+      ev.description = ev.event_type;
+      record(self, std::move(ev));
+      if (!active_here)
+        return;
+      auto& e = it->second;
+      if (r.status == rs::completed) {
+        count_reservation(st, "completed");
+        e.task.worker_sid = r.worker_sid;
+      }
+      finish_task(self, e, r.status == rs::wrapping ? ts::wrapping : ts::completed, {});
       return;
-    auto& e = it->second;
-    if (r.status == rs::completed) {
-      count_reservation(st, "completed");
-      e.task.worker_sid = r.worker_sid;
     }
-    finish_task(self, e, r.status == rs::wrapping ? ts::wrapping : ts::completed, {});
-    return;
-  }
-  case rs::canceled:
-  case rs::rescinded:
-    return;
+    case rs::canceled:
+    case rs::rescinded:
+      return;
   }
 }
 

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # HTTP benchmark: task creation and task fetch against the real switchboard
 # binary with wrk, and beside them the baseline from the same run: nginx
-# serving a 12-byte static file with the same wrk settings.
+# serving a 12-byte static file with the same wrk settings. Then task creation
+# once per durability setting (full, normal, memory), each against a fresh
+# server and data directory, with the share of the run the store spent
+# committing and the mean number of changes per commit, read from /metrics.
 #
 # usage: bench/http_bench.sh [seconds] [connections]      (defaults: 10, 64)
 # Needs: a build (scripts/setup), wrk, nginx-light, curl.
+# SWITCHBOARD_BIN picks the binary; SWITCHBOARD_ARGS adds flags to every
+# server; DURABILITY_MODES (default "full normal memory") picks the settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-64}
 bin=${SWITCHBOARD_BIN:-build/api/switchboard}
+modes=${DURABILITY_MODES:-full normal memory}
 work=$(mktemp -d)
 server_pid=""
 nginx_pid=""
@@ -21,53 +27,88 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Start the server on a free port and wait for its ready line.
-"$bin" --port 0 --data "$work/data" ${SWITCHBOARD_ARGS:-} > "$work/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^ready port=' "$work/server.out" && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.out"; exit 1; }
-  sleep 0.1
-done
-port=$(sed -n 's/^ready port=//p' "$work/server.out")
-read -r sid token < "$work/data/credentials"
-base="http://127.0.0.1:$port/v1"
-auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
+# start_server NAME [flags...]: a server on a free port with the fresh data
+# directory $work/NAME; sets server_pid, port, sid, token, base, auth. Returns
+# non-zero (output in $work/NAME.out) when it does not become ready.
+start_server() {
+  local name=$1; shift
+  "$bin" --port 0 --data "$work/$name" ${SWITCHBOARD_ARGS:-} "$@" > "$work/$name.out" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q '^ready port=' "$work/$name.out" && break
+    kill -0 "$server_pid" 2>/dev/null || { wait "$server_pid" 2>/dev/null || true; server_pid=""; return 1; }
+    sleep 0.1
+  done
+  grep -q '^ready port=' "$work/$name.out" || return 1
+  port=$(sed -n 's/^ready port=//p' "$work/$name.out")
+  read -r sid token < "$work/$name/credentials"
+  base="http://127.0.0.1:$port/v1"
+  auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
+}
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+}
 api() { curl -sf -u "$sid:$token" "$@"; }
 field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"; }
 
-ws=$(api -X POST "$base/Workspaces" -d FriendlyName=bench | field sid | head -c 34)
-queue=$(api -X POST "$base/Workspaces/$ws/TaskQueues" -d FriendlyName=q --data-urlencode 'TargetWorkers=1==1' | field sid | head -c 34)
-cfg='{"task_routing":{"filters":[],"default_filter":{"queue":"'$queue'"}}}'
-api -X POST "$base/Workspaces/$ws/Workflows" -d FriendlyName=wf --data-urlencode "Configuration=$cfg" > /dev/null
-task=$(api -X POST "$base/Workspaces/$ws/Tasks" --data-urlencode 'Attributes={"type":"bench"}' | field sid | head -c 34)
+# A workspace with one queue (every worker) and one workflow to it; sets ws.
+set_up_workspace() {
+  ws=$(api -X POST "$base/Workspaces" -d FriendlyName=bench | field sid | head -c 34)
+  local queue cfg
+  queue=$(api -X POST "$base/Workspaces/$ws/TaskQueues" -d FriendlyName=q --data-urlencode 'TargetWorkers=1==1' | field sid | head -c 34)
+  cfg='{"task_routing":{"filters":[],"default_filter":{"queue":"'$queue'"}}}'
+  api -X POST "$base/Workspaces/$ws/Workflows" -d FriendlyName=wf --data-urlencode "Configuration=$cfg" > /dev/null
+}
 
-cat > "$work/post.lua" <<LUA
+write_post_lua() {
+  cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "Attributes=%7B%22type%22%3A%22bench%22%7D&Priority=1"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $auth"
 LUA
+}
 
-run_wrk() { # label, wrk args...; prints "label rps p99"
-  local label=$1; shift
-  local out
+# run_wrk wrk-args...: sets rps, p99, errors and wall (seconds the run took).
+run_wrk() {
+  local out t0 t1
+  t0=$(date +%s.%N)
   out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$@")
-  local rps p99 errors
+  t1=$(date +%s.%N)
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   errors=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  printf '  %-28s %10.0f req/s   p99 %s%s\n' "$label" "$rps" "$p99" "${errors:+   non-2xx: $errors}"
-  echo "$rps" > "$work/last"
+}
+# report label [more]: one line for the last run.
+report() {
+  printf '  %-28s %10.0f req/s   p99 %s%s%s\n' "$1" "$rps" "$p99" "${2:-}" "${errors:+   non-2xx: $errors}"
 }
 
+# metric NAME < exposition: the sum of NAME over all its label sets, or empty
+# when the exposition has no such series.
+metric() {
+  awk -v name="$1" '
+    { line = $0; sub(/\{[^}]*\}/, "", line); split(line, f, " ") }
+    f[1] == name { sum += f[2]; seen = 1 }
+    END { if (seen) printf "%.9g\n", sum }'
+}
+scrape() { curl -sf "http://127.0.0.1:$port/metrics" > "$1"; }
+
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t2 -c$conns -d${secs}s on the same machine"
+start_server data || { cat "$work/data.out"; exit 1; }
+set_up_workspace
+task=$(api -X POST "$base/Workspaces/$ws/Tasks" --data-urlencode 'Attributes={"type":"bench"}' | field sid | head -c 34)
+write_post_lua
 echo "switchboard (port $port)"
-run_wrk "GET task (fetch)" -H "Authorization: Basic $auth" "$base/Workspaces/$ws/Tasks/$task"
-fetch=$(cat "$work/last")
-run_wrk "POST task (create)" -s "$work/post.lua" "$base/Workspaces/$ws/Tasks"
-create=$(cat "$work/last")
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+run_wrk -H "Authorization: Basic $auth" "$base/Workspaces/$ws/Tasks/$task"
+report "GET task (fetch)"
+fetch=$rps
+run_wrk -s "$work/post.lua" "$base/Workspaces/$ws/Tasks"
+report "POST task (create)"
+create=$rps
+stop_server
 
 # Baseline: nginx serving a 12-byte static file.
 mkdir -p "$work/nginx/html" "$work/nginx/logs"
@@ -92,8 +133,52 @@ nginx_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null || { echo "nginx baseline did not serve the file"; cat "$work/nginx/logs/error.log"; exit 1; }
 echo "baseline: nginx, one worker process, 12-byte static file"
-run_wrk "GET static file" "http://127.0.0.1:$nport/index.html"
-nginx_rps=$(cat "$work/last")
+run_wrk "http://127.0.0.1:$nport/index.html"
+report "GET static file"
+nginx_rps=$rps
+kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 awk -v f="$fetch" -v c="$create" -v n="$nginx_rps" 'BEGIN {
   printf "ratio task fetch / nginx:  %.2f\n", f / n
   printf "ratio task create / nginx: %.2f\n", c / n }'
+
+# Durability: task creation per setting, each on a fresh server and data
+# directory. "disk share" is the store's commit time (fsync included) over
+# the run's wall time; "changes/commit" is the mean batch of a transaction.
+echo "durability: task creation, a fresh server and data directory per setting"
+declare -A mode_rps=()
+for mode in $modes; do
+  if ! start_server "data-$mode" --durability "$mode"; then
+    printf '  %-28s server did not start: %s\n' "POST task, $mode" "$(head -n 1 "$work/data-$mode.out")"
+    continue
+  fi
+  set_up_workspace
+  write_post_lua
+  scrape "$work/before.prom"
+  run_wrk -s "$work/post.lua" "$base/Workspaces/$ws/Tasks"
+  scrape "$work/after.prom"
+  mode_rps[$mode]=$rps
+  store=""
+  for m in switchboard_store_commit_seconds_sum switchboard_store_commit_seconds_count \
+           switchboard_store_batch_changes_sum switchboard_store_batch_changes_count \
+           switchboard_store_write_failures_total; do
+    b=$(metric "$m" < "$work/before.prom"); a=$(metric "$m" < "$work/after.prom")
+    declare "d_${m#switchboard_store_}=$( [ -n "$a" ] && awk -v a="$a" -v b="${b:-0}" 'BEGIN {printf "%.9g", a - b}' )"
+  done
+  if [ -n "$d_commit_seconds_sum" ]; then
+    store=$(awk -v cs="$d_commit_seconds_sum" -v cc="$d_commit_seconds_count" -v bs="$d_batch_changes_sum" \
+                -v bc="$d_batch_changes_count" -v w="$wall" -v f="${d_write_failures_total:-0}" 'BEGIN {
+      printf "   disk share %.2f", cs / w
+      printf "   changes/commit %s", bc > 0 ? sprintf("%.1f", bs / bc) : "n/a"
+      printf "   commits/s %.0f", cc / w
+      if (f > 0) printf "   write failures %d", f }')
+  else
+    store="   (no switchboard_store_* metrics)"
+  fi
+  report "POST task, $mode" "$store"
+  stop_server
+done
+if [ -n "${mode_rps[full]:-}" ] && [ -n "${mode_rps[memory]:-}" ]; then
+  awk -v f="${mode_rps[full]}" -v n="${mode_rps[normal]:-0}" -v m="${mode_rps[memory]}" 'BEGIN {
+    printf "ratio create full / memory:   %.2f\n", f / m
+    if (n > 0) printf "ratio create normal / memory: %.2f\n", n / m }'
+fi

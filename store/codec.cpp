@@ -248,8 +248,11 @@ json encode_worker(const model::worker& w) {
 model::worker decode_worker(const json& j) {
   model::worker w;
   fields_worker(reader{j}, w);
-  if (auto it = j.find("channels"); it != j.end() && it->is_array())
-    for (auto& cj : *it) {
+  // get_ref throws json::type_error for a value of another shape, as a
+  // wrong-typed scalar field does, instead of silently dropping channels.
+  if (auto it = j.find("channels"); it != j.end() && !it->is_null())
+    for (auto& cj : it->get_ref<const json::array_t&>()) {
+      (void)cj.get_ref<const json::object_t&>();
       model::worker_channel c;
       fields_worker_channel(reader{cj}, c);
       w.channels.push_back(std::move(c));
@@ -317,8 +320,8 @@ model::expected<model::event> decode_event(std::string_view doc) {
   try {
     model::event e;
     fields_event(reader{j}, e);
-    if (auto it = j.find("data"); it != j.end() && it->is_array())
-      for (auto& kv : *it)
+    if (auto it = j.find("data"); it != j.end() && !it->is_null())
+      for (auto& kv : it->get_ref<const json::array_t&>())
         e.data.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
     return e;
   } catch (const json::exception& ex) {
