@@ -145,6 +145,7 @@ model::event task_event(const workspace_state::task_entry& e, std::string type,
   ev.queue_sid = e.task.queue_sid;
   ev.workflow_sid = e.task.workflow_sid;
   ev.task_channel = e.task.task_channel_unique_name;
+  ev.task_created = e.task.created;
   ev.worker_sid = e.task.worker_sid;
   ev.reservation_sid = e.task.reservation_sid;
   ev.data = {{"TaskSid", e.task.sid},
@@ -403,6 +404,7 @@ void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std
       ev.queue_sid = e.task.queue_sid;
       ev.workflow_sid = e.task.workflow_sid;
       ev.task_channel = e.task.task_channel_unique_name;
+      ev.task_created = e.task.created;
       ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
                  {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
       record(self, std::move(ev));
@@ -486,6 +488,7 @@ void on_reservation(self_ptr self, reservation_update& u) {
   if (it != st.tasks.end()) {
     ev.workflow_sid = it->second.task.workflow_sid;
     ev.task_channel = it->second.task.task_channel_unique_name;
+    ev.task_created = it->second.task.created;
     note_reservation(it->second, r);
   }
   switch (r.status) {
@@ -571,9 +574,6 @@ void on_reservation(self_ptr self, reservation_update& u) {
       if (e.queue)
         self->send(e.queue, forget_task{e.task.sid});
       st.ttl.cancel(e.task.sid);
-      ++st.counters.reservations_accepted;
-      st.counters.acceptance_seconds_total +=
-        std::chrono::duration<double>(now() - e.task.created).count();
       observe_wait(st, "accepted", e.task.created);
       count_task(st, "assigned", e.task);
       count_reservation(st, "accepted");
@@ -1673,11 +1673,19 @@ model::expected<stats_window> window_of(const model::form& p) {
   return w;
 }
 
+// Seconds from the creation of the event's task to the event.
+double task_wait(const model::event& e) {
+  return std::chrono::duration<double>(e.date - e.task_created).count();
+}
+
 // Counts, from the event log, what happened in the window among the events
-// keep accepts. The average acceptance time is over the workspace's life.
+// keep accepts. The average acceptance time is over the reservations accepted
+// in the window, each from its task's creation.
 nlohmann::json cumulative(workspace_state& st, const stats_window& w,
                           const std::function<bool(const model::event&)>& keep) {
   std::map<std::string, std::uint64_t> n;
+  double acceptance_total = 0;
+  std::uint64_t acceptances = 0;
   for (auto it = st.events.rbegin(); it != st.events.rend(); ++it) {
     auto& e = **it;
     if (e.date < w.start)
@@ -1685,8 +1693,11 @@ nlohmann::json cumulative(workspace_state& st, const stats_window& w,
     if (e.date > w.end || !keep(e))
       continue;
     ++n[e.event_type];
+    if (e.event_type == "reservation.accepted" && e.task_created != model::time_point{}) {
+      acceptance_total += task_wait(e);
+      ++acceptances;
+    }
   }
-  auto& c = st.counters;
   nlohmann::json out{{"tasks_created", n["task.created"]},
                      {"tasks_canceled", n["task.canceled"]},
                      {"tasks_completed", n["task.completed"]},
@@ -1701,9 +1712,7 @@ nlohmann::json cumulative(workspace_state& st, const stats_window& w,
                      {"reservations_canceled", n["reservation.canceled"]},
                      {"reservations_rescinded", n["reservation.rescinded"]},
                      {"avg_task_acceptance_time",
-                      c.reservations_accepted
-                        ? static_cast<long long>(c.acceptance_seconds_total / c.reservations_accepted)
-                        : 0},
+                      acceptances ? static_cast<long long>(acceptance_total / acceptances) : 0},
                      {"split_by_wait_time", nlohmann::json::object()},
                      {"wait_duration_until_accepted", nlohmann::json::object()},
                      {"wait_duration_until_canceled", nlohmann::json::object()}};

@@ -77,12 +77,6 @@ struct workspace_state {
   std::deque<std::shared_ptr<const model::event>> events; // shared with the event sink
   actor_timers ttl;       // task TTLs, keyed by task SID
   actor_timers retention; // deletion of finished tasks, keyed by task SID
-  // Lifetime acceptance figures for avg_task_acceptance_time; every other
-  // cumulative statistic is counted from the event log in its time window.
-  struct {
-    std::uint64_t reservations_accepted = 0;
-    double acceptance_seconds_total = 0;
-  } counters;
   std::unordered_map<std::string, prometheus::Counter*> counter_cache;
   std::unordered_map<std::string, prometheus::Gauge*> gauge_cache;
 

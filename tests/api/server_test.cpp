@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -946,4 +949,178 @@ TEST_CASE("server: a task's ETag guards updates through If-Match", "[api]") {
   auto fresh = post_if(etag, R"({"v":3})");
   CHECK(fresh.status == 200);
   CHECK(fresh.json()["attributes"] == R"({"v":3})");
+}
+
+// ------------------------------------------------------------ statistics --
+
+namespace {
+
+// A workspace where, on two task channels (voice and chat), one task was
+// accepted at once and one only after waiting at least two seconds, one was
+// canceled at once and one after that wait, and one voice task still waits in
+// a queue no worker serves. The statistics tests derive every figure they
+// expect from the event log the server lists, not from constants.
+struct stats_scenario {
+  std::string ws, queue, idle_queue, workflow, worker, chat_sid;
+  std::string fast, slow, early_cancel, late_cancel, waiting;
+  std::map<std::string, std::string> channel_of; // task SID -> channel unique name
+};
+
+std::string pending_reservation(api_client& api, const std::string& ws, const std::string& task) {
+  std::string sid;
+  REQUIRE(eventually([&] {
+    for (auto& r : list(api, ws_path(ws) + "/Tasks/" + task + "/Reservations", "reservations"))
+      if (r["reservation_status"] == "pending") {
+        sid = r["sid"];
+        return true;
+      }
+    return false;
+  }));
+  return sid;
+}
+
+void accept_task(api_client& api, const std::string& ws, const std::string& task) {
+  auto r = pending_reservation(api, ws, task);
+  ok_json(api.post(ws_path(ws) + "/Tasks/" + task + "/Reservations/" + r, {{"ReservationStatus", "accepted"}}));
+  REQUIRE(eventually([&] {
+    return ok_json(api.get(ws_path(ws) + "/Tasks/" + task))["assignment_status"] == "assigned";
+  }));
+}
+
+void cancel_task(api_client& api, const std::string& ws, const std::string& task) {
+  auto doc = ok_json(api.post(ws_path(ws) + "/Tasks/" + task, {{"AssignmentStatus", "canceled"}}));
+  REQUIRE(doc["assignment_status"] == "canceled");
+}
+
+stats_scenario run_stats_scenario(api_client& api) {
+  stats_scenario s;
+  s.ws = create_workspace(api, "stats");
+  auto w = ws_path(s.ws);
+  for (auto& c : list(api, w + "/TaskChannels", "channels"))
+    if (c["unique_name"] == "chat")
+      s.chat_sid = c["sid"];
+  REQUIRE(s.chat_sid.rfind("TC", 0) == 0);
+  s.queue = create_queue(api, s.ws, "support");
+  s.idle_queue = create_queue(api, s.ws, "nobody", "name == 'nobody'");
+  json cfg{{"task_routing",
+            {{"filters", json::array({{{"filter_friendly_name", "support"},
+                                       {"expression", "type == 'support'"},
+                                       {"targets", json::array({{{"queue", s.queue}}})}}})},
+             {"default_filter", {{"queue", s.idle_queue}}}}}};
+  s.workflow = ok_json(api.post(w + "/Workflows", {{"FriendlyName", "wf"}, {"Configuration", cfg.dump()}}),
+                       201)["sid"];
+  s.worker = create_worker(api, s.ws, "alice", activity_sid(api, s.ws, "Available"));
+  auto task = [&](const std::string& channel, const std::string& type) {
+    auto doc = ok_json(api.post(w + "/Tasks", {{"WorkflowSid", s.workflow},
+                                               {"TaskChannel", channel},
+                                               {"Attributes", json{{"type", type}}.dump()}}),
+                       201);
+    std::string sid = doc["sid"];
+    s.channel_of[sid] = channel;
+    return sid;
+  };
+  s.slow = task("chat", "support");
+  s.late_cancel = task("voice", "other");
+  s.fast = task("voice", "support");
+  accept_task(api, s.ws, s.fast);
+  s.early_cancel = task("chat", "other");
+  cancel_task(api, s.ws, s.early_cancel);
+  // The slow pair waits until the server itself reports the younger one two
+  // seconds old (a condition on the server's clock, polled with a deadline).
+  REQUIRE(eventually([&] { return ok_json(api.get(w + "/Tasks/" + s.late_cancel))["age"].get<long long>() >= 2; },
+                     10s));
+  accept_task(api, s.ws, s.slow);
+  cancel_task(api, s.ws, s.late_cancel);
+  s.waiting = task("voice", "other");
+  return s;
+}
+
+// When the event log says each task was created, accepted and canceled, in
+// milliseconds since the epoch, by task SID.
+struct event_times {
+  std::map<std::string, long long> created, accepted, canceled;
+};
+
+event_times times_of(api_client& api, const std::string& ws) {
+  event_times t;
+  for (auto& e : list(api, ws_path(ws) + "/Events", "events")) {
+    auto type = e["event_type"].get<std::string>();
+    auto task = e["event_data"].value("TaskSid", std::string{});
+    auto ms = e["event_date_ms"].get<long long>();
+    if (type == "task.created")
+      t.created[task] = ms;
+    else if (type == "reservation.accepted")
+      t.accepted[task] = ms;
+    else if (type == "task.canceled")
+      t.canceled[task] = ms;
+  }
+  return t;
+}
+
+// The server truncates an average wait to whole seconds from its exact
+// clock; the log's millisecond dates put that exact average within 1 ms of
+// avg_ms, so either side of a second boundary that close is right.
+bool same_whole_seconds(const json& got, double avg_ms) {
+  INFO("got " << got << ", average from the event log " << avg_ms << " ms");
+  auto v = got.get<long long>();
+  return v == static_cast<long long>(std::floor((avg_ms - 1) / 1000)) ||
+         v == static_cast<long long>(std::floor((avg_ms + 1) / 1000));
+}
+
+std::string iso_of_second(long long epoch_seconds) {
+  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+} // namespace
+
+TEST_CASE("server: avg_task_acceptance_time averages the acceptances in the requested window", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  REQUIRE(t.accepted.size() == 2);
+  // The mean wait (creation to acceptance) of the acceptances logged in [from, to) ms.
+  auto mean_wait = [&](long long from, long long to) {
+    double total = 0;
+    int n = 0;
+    for (auto& [task, at] : t.accepted)
+      if (at >= from && at < to) {
+        total += static_cast<double>(at - t.created.at(task));
+        ++n;
+      }
+    return n ? total / n : 0.0;
+  };
+  // A whole second between the two acceptances splits the log in two windows.
+  long long split = t.accepted.at(s.fast) / 1000 + 1;
+  REQUIRE(t.accepted.at(s.slow) >= split * 1000);
+  long long first = t.created.begin()->second / 1000 - 60, last = split + 3600;
+  const long long far = std::numeric_limits<long long>::max();
+
+  for (auto path : {w + "/CumulativeStatistics", w + "/TaskQueues/" + s.queue + "/CumulativeStatistics",
+                    w + "/Workflows/" + s.workflow + "/CumulativeStatistics"}) {
+    INFO(path);
+    auto all = ok_json(api.get(path));
+    CHECK(same_whole_seconds(all["avg_task_acceptance_time"], mean_wait(0, far)));
+    auto early = ok_json(api.get(path, {{"StartDate", iso_of_second(first)}, {"EndDate", iso_of_second(split)}}));
+    CHECK(early["reservations_accepted"] == 1);
+    CHECK(same_whole_seconds(early["avg_task_acceptance_time"], mean_wait(first * 1000, split * 1000)));
+    auto late = ok_json(api.get(path, {{"StartDate", iso_of_second(split)}, {"EndDate", iso_of_second(last)}}));
+    CHECK(late["reservations_accepted"] == 1);
+    CHECK(same_whole_seconds(late["avg_task_acceptance_time"], mean_wait(split * 1000, last * 1000)));
+    // The slow acceptance alone averages at least the two seconds it waited.
+    CHECK(late["avg_task_acceptance_time"].get<long long>() >= 2);
+    auto none = ok_json(api.get(path, {{"StartDate", iso_of_second(last)}, {"EndDate", iso_of_second(last + 60)}}));
+    CHECK(none["reservations_accepted"] == 0);
+    CHECK(none["avg_task_acceptance_time"] == 0);
+  }
+  // The whole statistics document carries the same windowed figure.
+  auto combined = ok_json(api.get(w + "/Statistics", {{"StartDate", iso_of_second(split)},
+                                                      {"EndDate", iso_of_second(last)}}));
+  CHECK(same_whole_seconds(combined["cumulative"]["avg_task_acceptance_time"], mean_wait(split * 1000, last * 1000)));
 }
