@@ -1673,24 +1673,65 @@ model::expected<stats_window> window_of(const model::form& p) {
   return w;
 }
 
+// What a statistics request narrows its figures to: the time window (for the
+// cumulative part) and, with TaskChannel, one task channel's tasks and events.
+struct stats_query {
+  stats_window window;
+  std::string channel_sid, channel_name; // empty: every channel
+
+  bool keeps(const model::task& t) const {
+    return channel_sid.empty() || t.task_channel_sid == channel_sid;
+  }
+  bool keeps(const model::event& e) const {
+    return channel_name.empty() || e.task_channel == channel_name;
+  }
+};
+
+// TaskChannel is a channel's unique name or its TC SID; an unknown one is an
+// invalid parameter, as on task creation.
+model::expected<stats_query> stats_query_of(workspace_state& st, const model::form& p) {
+  auto window = window_of(p);
+  if (!window)
+    return window.err();
+  stats_query q{*window, {}, {}};
+  if (auto c = p.get("TaskChannel")) {
+    auto* ch = find_channel(st, *c);
+    if (!ch)
+      return model::invalid_parameter("TaskChannel " + *c + " is not a task channel of this workspace");
+    q.channel_sid = ch->sid;
+    q.channel_name = ch->unique_name;
+  }
+  return q;
+}
+
+// The call an entity actor (queue, worker) answers statistics from: the
+// channel already resolved to its unique name, nothing else of the client's.
+tr_call narrowed_call(const tr_call& c, const stats_query& q) {
+  tr_call out = c;
+  out.params = model::form{};
+  if (!q.channel_name.empty())
+    out.params.add("TaskChannel", q.channel_name);
+  return out;
+}
+
 // Seconds from the creation of the event's task to the event.
 double task_wait(const model::event& e) {
   return std::chrono::duration<double>(e.date - e.task_created).count();
 }
 
 // Counts, from the event log, what happened in the window among the events
-// keep accepts. The average acceptance time is over the reservations accepted
-// in the window, each from its task's creation.
-nlohmann::json cumulative(workspace_state& st, const stats_window& w,
+// of the requested channel that keep accepts. The average acceptance time is
+// over the reservations accepted in the window, each from its task's creation.
+nlohmann::json cumulative(workspace_state& st, const stats_query& q,
                           const std::function<bool(const model::event&)>& keep) {
   std::map<std::string, std::uint64_t> n;
   double acceptance_total = 0;
   std::uint64_t acceptances = 0;
   for (auto it = st.events.rbegin(); it != st.events.rend(); ++it) {
     auto& e = **it;
-    if (e.date < w.start)
+    if (e.date < q.window.start)
       break;
-    if (e.date > w.end || !keep(e))
+    if (e.date > q.window.end || !q.keeps(e) || !keep(e))
       continue;
     ++n[e.event_type];
     if (e.event_type == "reservation.accepted" && e.task_created != model::time_point{}) {
@@ -1716,8 +1757,8 @@ nlohmann::json cumulative(workspace_state& st, const stats_window& w,
                      {"split_by_wait_time", nlohmann::json::object()},
                      {"wait_duration_until_accepted", nlohmann::json::object()},
                      {"wait_duration_until_canceled", nlohmann::json::object()}};
-  out["start_time"] = model::iso8601(w.start);
-  out["end_time"] = model::iso8601(w.end);
+  out["start_time"] = model::iso8601(q.window.start);
+  out["end_time"] = model::iso8601(q.window.end);
   return out;
 }
 
@@ -1725,12 +1766,18 @@ bool any_event(const model::event&) { return true; }
 
 tr_reply statistics_op(self_ptr self, const tr_call& c) {
   auto& st = self->state;
-  auto window = window_of(c.params);
-  if (!window)
-    return fail(window.err());
-  auto cumulative_all = [&] { return cumulative(st, *window, any_event); };
+  auto query = stats_query_of(st, c.params);
+  if (!query)
+    return fail(query.err());
+  auto& q = *query;
+  auto cumulative_all = [&] { return cumulative(st, q, any_event); };
+  // Task figures count the requested channel's tasks; every worker has every
+  // channel, so worker figures stay whole.
+  auto tasks = [&](std::function<bool(const model::task&)> keep) {
+    return task_statistics(st, [&](const model::task& t) { return q.keeps(t) && keep(t); });
+  };
   auto realtime = [&](std::function<bool(const model::task&)> keep) {
-    auto doc = task_statistics(st, keep);
+    auto doc = tasks(std::move(keep));
     doc["activity_statistics"] = activity_statistics(st);
     doc["total_workers"] = st.workers.size();
     return doc;
@@ -1760,9 +1807,9 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
       if (!w)
         return fail(missing());
       auto sid = w->workflow.sid;
-      auto rt = task_statistics(st, [&](const model::task& t) { return t.workflow_sid == sid; });
+      auto rt = tasks([&](const model::task& t) { return t.workflow_sid == sid; });
       rt["workflow_sid"] = sid;
-      auto cu = cumulative(st, *window, [&](const model::event& e) { return e.workflow_sid == sid; });
+      auto cu = cumulative(st, q, [&](const model::event& e) { return e.workflow_sid == sid; });
       cu["workflow_sid"] = sid;
       if (c.op == tr_op::workflow_realtime_statistics)
         return one(statistics{rt});
@@ -1775,10 +1822,10 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
   }
 }
 
-nlohmann::json queue_cumulative(workspace_state& st, const stats_window& w,
-                                const workspace_state::queue_entry& q) {
-  auto sid = q.queue.sid;
-  auto cu = cumulative(st, w, [&](const model::event& e) { return e.queue_sid == sid; });
+nlohmann::json queue_cumulative(workspace_state& st, const stats_query& q,
+                                const workspace_state::queue_entry& entry) {
+  auto sid = entry.queue.sid;
+  auto cu = cumulative(st, q, [&](const model::event& e) { return e.queue_sid == sid; });
   cu["task_queue_sid"] = sid;
   return cu;
 }
@@ -1876,17 +1923,18 @@ void handle_call(self_ptr self, tr_call& c) {
       auto* q = find_queue(st, c.sid);
       if (!q)
         return reply(fail(missing()));
-      auto window = window_of(c.params);
-      if (!window)
-        return reply(fail(window.err()));
+      auto query = stats_query_of(st, c.params);
+      if (!query)
+        return reply(fail(query.err()));
       if (c.op == tr_op::queue_cumulative_statistics)
-        return reply(one(statistics{queue_cumulative(st, *window, *q)}));
+        return reply(one(statistics{queue_cumulative(st, *query, *q)}));
       auto rp = self->make_response_promise<tr_reply>();
-      auto cu = queue_cumulative(st, *window, *q);
+      auto cu = queue_cumulative(st, *query, *q);
       auto activities = activity_statistics(st);
       bool realtime_only = c.op == tr_op::queue_realtime_statistics;
       auto sid = q->queue.sid;
-      self->request(q->actor, std::chrono::seconds(10), c)
+      // The queue counts its own waiting tasks, of the requested channel only.
+      self->request(q->actor, std::chrono::seconds(10), narrowed_call(c, *query))
         .then(
           [=](tr_reply& r) mutable {
             auto* res = std::get_if<resource>(&r.value);
@@ -1910,20 +1958,20 @@ void handle_call(self_ptr self, tr_call& c) {
     }
     case tr_op::queues_statistics: {
       auto name = c.params.get("FriendlyName");
-      auto window = window_of(c.params);
-      if (!window)
-        return reply(fail(window.err()));
+      auto query = stats_query_of(st, c.params);
+      if (!query)
+        return reply(fail(query.err()));
       return reply(paginate(st.queues, c.page,
                             [&](const workspace_state::queue_entry& q) {
                               return !name || q.queue.friendly_name == *name;
                             },
                             [&](const workspace_state::queue_entry& q) {
                               auto rt = task_statistics(st, [&](const model::task& t) {
-                                return t.queue_sid == q.queue.sid;
+                                return t.queue_sid == q.queue.sid && query->keeps(t);
                               });
                               return resource{statistics{{{"task_queue_sid", q.queue.sid},
                                                           {"realtime", rt},
-                                                          {"cumulative", queue_cumulative(st, *window, q)}}}};
+                                                          {"cumulative", queue_cumulative(st, *query, q)}}}};
                             }));
     }
     case tr_op::worker_create:
@@ -1938,7 +1986,17 @@ void handle_call(self_ptr self, tr_call& c) {
       return worker_update(self, c);
     case tr_op::worker_delete:
       return reply(worker_delete(self, c));
-    case tr_op::worker_statistics:
+    case tr_op::worker_statistics: {
+      auto it = st.workers.find(c.sid);
+      if (it == st.workers.end())
+        return reply(fail(missing()));
+      auto query = stats_query_of(st, c.params);
+      if (!query)
+        return reply(fail(query.err()));
+      // The worker counts its own reservations, of the requested channel only.
+      self->delegate(it->second.actor, narrowed_call(c, *query));
+      return;
+    }
     case tr_op::worker_channel_list: case tr_op::worker_channel_fetch:
     case tr_op::worker_channel_update:
     case tr_op::worker_reservation_list: case tr_op::worker_reservation_fetch: {

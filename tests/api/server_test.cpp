@@ -1036,9 +1036,11 @@ stats_scenario run_stats_scenario(api_client& api) {
 }
 
 // When the event log says each task was created, accepted and canceled, in
-// milliseconds since the epoch, by task SID.
+// milliseconds since the epoch, by task SID; and every task's events in order
+// as (event type, task SID).
 struct event_times {
   std::map<std::string, long long> created, accepted, canceled;
+  std::vector<std::pair<std::string, std::string>> log;
 };
 
 event_times times_of(api_client& api, const std::string& ws) {
@@ -1047,6 +1049,8 @@ event_times times_of(api_client& api, const std::string& ws) {
     auto type = e["event_type"].get<std::string>();
     auto task = e["event_data"].value("TaskSid", std::string{});
     auto ms = e["event_date_ms"].get<long long>();
+    if (!task.empty())
+      t.log.emplace_back(type, task);
     if (type == "task.created")
       t.created[task] = ms;
     else if (type == "reservation.accepted")
@@ -1123,4 +1127,207 @@ TEST_CASE("server: avg_task_acceptance_time averages the acceptances in the requ
   auto combined = ok_json(api.get(w + "/Statistics", {{"StartDate", iso_of_second(split)},
                                                       {"EndDate", iso_of_second(last)}}));
   CHECK(same_whole_seconds(combined["cumulative"]["avg_task_acceptance_time"], mean_wait(split * 1000, last * 1000)));
+}
+
+TEST_CASE("server: TaskChannel narrows statistics to one channel's tasks and events", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  auto tasks = list(api, w + "/Tasks", "tasks");
+  REQUIRE(tasks.size() == s.channel_of.size());
+  std::map<std::string, std::string> queue_of;
+  for (auto& x : tasks)
+    queue_of[x["sid"]] = x["task_queue_sid"].is_string() ? x["task_queue_sid"].get<std::string>() : "";
+
+  // How many events of a type the log has about the channel's tasks (in the
+  // queue, or of the workflow, when given).
+  auto logged = [&](const std::string& type, const std::string& channel, const std::string& queue = {}) {
+    long long n = 0;
+    for (auto& [ty, task] : t.log)
+      if (ty == type && (channel.empty() || s.channel_of.at(task) == channel) &&
+          (queue.empty() || queue_of.at(task) == queue))
+        ++n;
+    return n;
+  };
+  auto mean_wait_ms = [&](const std::string& channel) {
+    double total = 0;
+    int n = 0;
+    for (auto& [task, at] : t.accepted)
+      if (s.channel_of.at(task) == channel) {
+        total += static_cast<double>(at - t.created.at(task));
+        ++n;
+      }
+    return n ? total / n : 0.0;
+  };
+  // The channel's tasks by status, from the task list (in the queue when given).
+  auto by_status = [&](const std::string& channel, const std::string& queue = {}) {
+    std::map<std::string, long long> out;
+    for (auto& x : tasks)
+      if (x["task_channel_unique_name"] == channel && (queue.empty() || x["task_queue_sid"] == queue))
+        ++out[x["assignment_status"].get<std::string>()];
+    return out;
+  };
+  auto total = [](const std::map<std::string, long long>& counts) {
+    long long n = 0;
+    for (auto& [status, k] : counts)
+      n += k;
+    return n;
+  };
+  auto pending_sid = [&](const std::string& channel, const std::string& queue = {}) {
+    json out;
+    for (auto& x : tasks)
+      if (x["task_channel_unique_name"] == channel && x["assignment_status"] == "pending" &&
+          (queue.empty() || x["task_queue_sid"] == queue)) {
+        REQUIRE(out.is_null()); // the scenario leaves at most one waiting task per channel
+        out = x["sid"];
+      }
+    return out;
+  };
+  auto check_cumulative = [&](const json& cu, const std::string& channel, const std::string& queue = {}) {
+    INFO(cu.dump());
+    if (queue.empty()) {
+      CHECK(cu["tasks_created"] == logged("task.created", channel));
+      CHECK(same_whole_seconds(cu["avg_task_acceptance_time"], mean_wait_ms(channel)));
+    }
+    CHECK(cu["tasks_entered"] == logged("task-queue.entered", channel, queue));
+    CHECK(cu["tasks_canceled"] == logged("task.canceled", channel, queue));
+    CHECK(cu["reservations_created"] == logged("reservation.created", channel, queue));
+    CHECK(cu["reservations_accepted"] == logged("reservation.accepted", channel, queue));
+  };
+  auto check_realtime = [&](const json& rt, const std::string& channel) {
+    INFO(rt.dump());
+    auto expected = by_status(channel);
+    for (auto status : {"pending", "reserved", "assigned", "wrapping", "completed", "canceled"}) {
+      INFO(status);
+      CHECK(rt["tasks_by_status"][status] == expected[status]);
+    }
+    CHECK(rt["total_tasks"] == total(expected));
+    CHECK(rt["longest_task_waiting_sid"] == pending_sid(channel));
+  };
+
+  // The scenario puts tasks of both kinds on both channels.
+  for (auto channel : {"voice", "chat"}) {
+    INFO(channel);
+    REQUIRE(logged("reservation.accepted", channel) == 1);
+    REQUIRE(logged("task.canceled", channel) == 1);
+  }
+  // Either the unique name or the TC SID names a channel.
+  std::vector<std::pair<std::string, std::string>> spellings{{"voice", "voice"}, {"chat", "chat"}, {"chat", s.chat_sid}};
+  for (auto& [channel, param] : spellings) {
+    INFO("TaskChannel=" << param);
+    form q{{"TaskChannel", param}};
+    check_cumulative(ok_json(api.get(w + "/CumulativeStatistics", q)), channel);
+    check_realtime(ok_json(api.get(w + "/RealTimeStatistics", q)), channel);
+    auto both = ok_json(api.get(w + "/Statistics", q));
+    check_cumulative(both["cumulative"], channel);
+    check_realtime(both["realtime"], channel);
+    check_cumulative(ok_json(api.get(w + "/Workflows/" + s.workflow + "/CumulativeStatistics", q)), channel);
+    auto wf_rt = ok_json(api.get(w + "/Workflows/" + s.workflow + "/RealTimeStatistics", q));
+    CHECK(wf_rt["total_tasks"] == total(by_status(channel)));
+    CHECK(wf_rt["longest_task_waiting_sid"] == pending_sid(channel));
+    CHECK(ok_json(api.get(w + "/Workers/CumulativeStatistics", q))["reservations_accepted"] ==
+          logged("reservation.accepted", channel));
+    // One worker holds every reservation of the scenario.
+    auto worker = ok_json(api.get(w + "/Workers/" + s.worker + "/Statistics", q))["cumulative"];
+    CHECK(worker["reservations_created"] == logged("reservation.created", channel));
+    CHECK(worker["reservations_accepted"] == logged("reservation.accepted", channel));
+
+    for (auto& queue : {s.queue, s.idle_queue}) {
+      INFO("queue " << queue);
+      auto qp = w + "/TaskQueues/" + queue;
+      check_cumulative(ok_json(api.get(qp + "/CumulativeStatistics", q)), channel, queue);
+      // The queue's own view: its waiting and reserved tasks of the channel.
+      auto in_queue = by_status(channel, queue);
+      auto rt = ok_json(api.get(qp + "/RealTimeStatistics", q));
+      INFO(rt.dump());
+      CHECK(rt["tasks_by_status"]["pending"] == in_queue["pending"]);
+      CHECK(rt["tasks_by_status"]["reserved"] == in_queue["reserved"]);
+      CHECK(rt["total_tasks"] == in_queue["pending"] + in_queue["reserved"]);
+      CHECK(rt["longest_task_waiting_sid"] == pending_sid(channel, queue));
+      auto combined = ok_json(api.get(qp + "/Statistics", q));
+      check_cumulative(combined["cumulative"], channel, queue);
+      CHECK(combined["realtime"]["total_tasks"] == rt["total_tasks"]);
+    }
+    for (auto& entry : list(api, w + "/TaskQueues/Statistics", "task_queues_statistics", q)) {
+      std::string queue = entry["task_queue_sid"];
+      INFO("queue list entry " << queue);
+      check_cumulative(entry["cumulative"], channel, queue);
+      auto in_queue = by_status(channel, queue);
+      CHECK(entry["realtime"]["tasks_by_status"]["pending"] == in_queue["pending"]);
+      CHECK(entry["realtime"]["tasks_by_status"]["assigned"] == in_queue["assigned"]);
+    }
+  }
+  // The channels together make up the whole.
+  auto whole = ok_json(api.get(w + "/CumulativeStatistics"));
+  auto voice = ok_json(api.get(w + "/CumulativeStatistics", {{"TaskChannel", "voice"}}));
+  auto chat = ok_json(api.get(w + "/CumulativeStatistics", {{"TaskChannel", "chat"}}));
+  for (auto field : {"tasks_created", "tasks_canceled", "reservations_created", "reservations_accepted"}) {
+    INFO(field);
+    CHECK(whole[field].get<long long>() == voice[field].get<long long>() + chat[field].get<long long>());
+  }
+}
+
+namespace {
+
+// Every statistics path of a workspace with one queue, workflow and worker,
+// each with whether Twilio takes SplitByWaitTime there.
+std::vector<std::pair<std::string, bool>> statistics_paths(const std::string& ws, const std::string& queue,
+                                                           const std::string& workflow, const std::string& worker) {
+  auto w = ws_path(ws);
+  return {{w + "/Statistics", true},
+          {w + "/RealTimeStatistics", false},
+          {w + "/CumulativeStatistics", true},
+          {w + "/TaskQueues/" + queue + "/Statistics", true},
+          {w + "/TaskQueues/" + queue + "/RealTimeStatistics", false},
+          {w + "/TaskQueues/" + queue + "/CumulativeStatistics", true},
+          {w + "/TaskQueues/Statistics", true},
+          {w + "/Workers/Statistics", false},
+          {w + "/Workers/RealTimeStatistics", false},
+          {w + "/Workers/CumulativeStatistics", false},
+          {w + "/Workers/" + worker + "/Statistics", false},
+          {w + "/Workflows/" + workflow + "/Statistics", true},
+          {w + "/Workflows/" + workflow + "/RealTimeStatistics", false},
+          {w + "/Workflows/" + workflow + "/CumulativeStatistics", true}};
+}
+
+// What a refused statistics request must leave as it was.
+json workspace_state_of(api_client& api, const std::string& ws) {
+  auto w = ws_path(ws);
+  json tasks = json::array();
+  for (auto& t : list(api, w + "/Tasks", "tasks"))
+    tasks.push_back(stable(t));
+  return {{"tasks", tasks},
+          {"events", list(api, w + "/Events", "events")},
+          {"workers", list(api, w + "/Workers", "workers")},
+          {"channels", list(api, w + "/TaskChannels", "channels")}};
+}
+
+} // namespace
+
+TEST_CASE("server: statistics refuse an unknown TaskChannel with 400 and code 20001", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto ws = create_workspace(api, "strict-stats");
+  auto w = ws_path(ws);
+  auto queue = create_queue(api, ws, "q");
+  auto workflow = create_workflow(api, ws, "wf", queue);
+  auto worker = create_worker(api, ws, "alice", activity_sid(api, ws, "Available"));
+  auto task = create_task(api, ws, workflow);
+  accept_task(api, ws, task);
+  // A channel that existed once is as unknown as one that never did.
+  std::string fax = ok_json(api.post(w + "/TaskChannels", {{"UniqueName", "fax"}}), 201)["sid"];
+  REQUIRE(api.del(w + "/TaskChannels/" + fax).status == 204);
+
+  auto before = workspace_state_of(api, ws);
+  for (auto& [path, split] : statistics_paths(ws, queue, workflow, worker)) {
+    INFO(path);
+    CHECK(api.get(path, {{"TaskChannel", "default"}}).status == 200);
+    for (const std::string& bad : std::vector<std::string>{"nosuch", "TC" + hex32, "", "fax", fax}) {
+      INFO("TaskChannel=" << bad);
+      check_error(api.get(path, {{"TaskChannel", bad}}), 400, 20001);
+    }
+  }
+  CHECK(workspace_state_of(api, ws) == before);
 }
