@@ -1,6 +1,7 @@
 #include "actors/workspace_actor.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 
@@ -1674,10 +1675,12 @@ model::expected<stats_window> window_of(const model::form& p) {
 }
 
 // What a statistics request narrows its figures to: the time window (for the
-// cumulative part) and, with TaskChannel, one task channel's tasks and events.
+// cumulative part) and, with TaskChannel, one task channel's tasks and events;
+// and the SplitByWaitTime thresholds to split waits at.
 struct stats_query {
   stats_window window;
   std::string channel_sid, channel_name; // empty: every channel
+  std::vector<long long> split;          // whole seconds, ascending, distinct
 
   bool keeps(const model::task& t) const {
     return channel_sid.empty() || t.task_channel_sid == channel_sid;
@@ -1687,19 +1690,71 @@ struct stats_query {
   }
 };
 
+// SplitByWaitTime: comma-separated whole seconds ("5,30"), each 0 or more.
+model::expected<std::vector<long long>> wait_thresholds(const model::form& p) {
+  std::vector<long long> out;
+  auto text = p.get("SplitByWaitTime");
+  if (!text)
+    return out;
+  std::string_view rest = *text;
+  for (;;) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    long long n = -1;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (item.empty() || ec != std::errc{} || end != item.data() + item.size() || n < 0 ||
+        n > 2147483647)
+      return model::invalid_parameter(
+        "SplitByWaitTime must be a comma-separated list of whole seconds (0 to 2147483647), got '" +
+        *text + "'");
+    out.push_back(n);
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Whether Twilio takes SplitByWaitTime on the operation: the cumulative and
+// combined statistics of the workspace, queues and workflows.
+bool takes_split(tr_op op) {
+  switch (op) {
+    case tr_op::workspace_statistics: case tr_op::workspace_cumulative_statistics:
+    case tr_op::queue_statistics: case tr_op::queue_cumulative_statistics:
+    case tr_op::queues_statistics:
+    case tr_op::workflow_statistics: case tr_op::workflow_cumulative_statistics:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // TaskChannel is a channel's unique name or its TC SID; an unknown one is an
 // invalid parameter, as on task creation.
-model::expected<stats_query> stats_query_of(workspace_state& st, const model::form& p) {
+model::expected<stats_query> stats_query_of(workspace_state& st, const tr_call& c) {
+  auto& p = c.params;
   auto window = window_of(p);
   if (!window)
     return window.err();
-  stats_query q{*window, {}, {}};
-  if (auto c = p.get("TaskChannel")) {
-    auto* ch = find_channel(st, *c);
+  stats_query q{*window, {}, {}, {}};
+  if (auto name = p.get("TaskChannel")) {
+    auto* ch = find_channel(st, *name);
     if (!ch)
-      return model::invalid_parameter("TaskChannel " + *c + " is not a task channel of this workspace");
+      return model::invalid_parameter("TaskChannel " + *name + " is not a task channel of this workspace");
     q.channel_sid = ch->sid;
     q.channel_name = ch->unique_name;
+  }
+  if (takes_split(c.op)) {
+    auto split = wait_thresholds(p);
+    if (!split)
+      return split.err();
+    q.split = std::move(*split);
   }
   return q;
 }
@@ -1719,14 +1774,32 @@ double task_wait(const model::event& e) {
   return std::chrono::duration<double>(e.date - e.task_created).count();
 }
 
+// split_by_wait_time: for each threshold, how many reservations accepted and
+// tasks canceled in the window had waited (from the task's creation) at most
+// that many seconds ("below") and longer ("above"). Waits are sorted.
+nlohmann::json wait_split(const std::vector<long long>& thresholds,
+                          const std::vector<double>& accepted, const std::vector<double>& canceled) {
+  auto at_most = [](const std::vector<double>& waits, double limit) {
+    return static_cast<std::size_t>(std::upper_bound(waits.begin(), waits.end(), limit) - waits.begin());
+  };
+  auto out = nlohmann::json::object();
+  for (auto t : thresholds) {
+    auto a = at_most(accepted, static_cast<double>(t));
+    auto c = at_most(canceled, static_cast<double>(t));
+    out[std::to_string(t)] = {
+      {"below", {{"reservations_accepted", a}, {"tasks_canceled", c}}},
+      {"above", {{"reservations_accepted", accepted.size() - a}, {"tasks_canceled", canceled.size() - c}}}};
+  }
+  return out;
+}
+
 // Counts, from the event log, what happened in the window among the events
 // of the requested channel that keep accepts. The average acceptance time is
 // over the reservations accepted in the window, each from its task's creation.
 nlohmann::json cumulative(workspace_state& st, const stats_query& q,
                           const std::function<bool(const model::event&)>& keep) {
   std::map<std::string, std::uint64_t> n;
-  double acceptance_total = 0;
-  std::uint64_t acceptances = 0;
+  std::vector<double> accepted, canceled; // waits in seconds
   for (auto it = st.events.rbegin(); it != st.events.rend(); ++it) {
     auto& e = **it;
     if (e.date < q.window.start)
@@ -1734,11 +1807,18 @@ nlohmann::json cumulative(workspace_state& st, const stats_query& q,
     if (e.date > q.window.end || !q.keeps(e) || !keep(e))
       continue;
     ++n[e.event_type];
-    if (e.event_type == "reservation.accepted" && e.task_created != model::time_point{}) {
-      acceptance_total += task_wait(e);
-      ++acceptances;
-    }
+    if (e.task_created == model::time_point{})
+      continue;
+    if (e.event_type == "reservation.accepted")
+      accepted.push_back(task_wait(e));
+    else if (e.event_type == "task.canceled")
+      canceled.push_back(task_wait(e));
   }
+  double acceptance_total = 0;
+  for (auto w : accepted)
+    acceptance_total += w;
+  std::sort(accepted.begin(), accepted.end());
+  std::sort(canceled.begin(), canceled.end());
   nlohmann::json out{{"tasks_created", n["task.created"]},
                      {"tasks_canceled", n["task.canceled"]},
                      {"tasks_completed", n["task.completed"]},
@@ -1753,8 +1833,8 @@ nlohmann::json cumulative(workspace_state& st, const stats_query& q,
                      {"reservations_canceled", n["reservation.canceled"]},
                      {"reservations_rescinded", n["reservation.rescinded"]},
                      {"avg_task_acceptance_time",
-                      acceptances ? static_cast<long long>(acceptance_total / acceptances) : 0},
-                     {"split_by_wait_time", nlohmann::json::object()},
+                      accepted.empty() ? 0 : static_cast<long long>(acceptance_total / accepted.size())},
+                     {"split_by_wait_time", wait_split(q.split, accepted, canceled)},
                      {"wait_duration_until_accepted", nlohmann::json::object()},
                      {"wait_duration_until_canceled", nlohmann::json::object()}};
   out["start_time"] = model::iso8601(q.window.start);
@@ -1766,7 +1846,7 @@ bool any_event(const model::event&) { return true; }
 
 tr_reply statistics_op(self_ptr self, const tr_call& c) {
   auto& st = self->state;
-  auto query = stats_query_of(st, c.params);
+  auto query = stats_query_of(st, c);
   if (!query)
     return fail(query.err());
   auto& q = *query;
@@ -1923,7 +2003,7 @@ void handle_call(self_ptr self, tr_call& c) {
       auto* q = find_queue(st, c.sid);
       if (!q)
         return reply(fail(missing()));
-      auto query = stats_query_of(st, c.params);
+      auto query = stats_query_of(st, c);
       if (!query)
         return reply(fail(query.err()));
       if (c.op == tr_op::queue_cumulative_statistics)
@@ -1958,7 +2038,7 @@ void handle_call(self_ptr self, tr_call& c) {
     }
     case tr_op::queues_statistics: {
       auto name = c.params.get("FriendlyName");
-      auto query = stats_query_of(st, c.params);
+      auto query = stats_query_of(st, c);
       if (!query)
         return reply(fail(query.err()));
       return reply(paginate(st.queues, c.page,
@@ -1990,7 +2070,7 @@ void handle_call(self_ptr self, tr_call& c) {
       auto it = st.workers.find(c.sid);
       if (it == st.workers.end())
         return reply(fail(missing()));
-      auto query = stats_query_of(st, c.params);
+      auto query = stats_query_of(st, c);
       if (!query)
         return reply(fail(query.err()));
       // The worker counts its own reservations, of the requested channel only.

@@ -1032,6 +1032,8 @@ stats_scenario run_stats_scenario(api_client& api) {
   accept_task(api, s.ws, s.slow);
   cancel_task(api, s.ws, s.late_cancel);
   s.waiting = task("voice", "other");
+  // Nothing is left in flight once the last task has entered its queue.
+  REQUIRE(eventually([&] { return ok_json(api.get(w + "/Tasks/" + s.waiting))["task_queue_sid"] == s.idle_queue; }));
   return s;
 }
 
@@ -1327,6 +1329,111 @@ TEST_CASE("server: statistics refuse an unknown TaskChannel with 400 and code 20
     for (const std::string& bad : std::vector<std::string>{"nosuch", "TC" + hex32, "", "fax", fax}) {
       INFO("TaskChannel=" << bad);
       check_error(api.get(path, {{"TaskChannel", bad}}), 400, 20001);
+    }
+  }
+  CHECK(workspace_state_of(api, ws) == before);
+}
+
+TEST_CASE("server: SplitByWaitTime splits accepted and canceled waits at each threshold", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  std::map<std::string, std::string> queue_of;
+  for (auto& x : list(api, w + "/Tasks", "tasks"))
+    queue_of[x["sid"]] = x["task_queue_sid"].is_string() ? x["task_queue_sid"].get<std::string>() : "";
+  const std::vector<long long> thresholds{1, 60};
+  // Waits from the log, in ms: every acceptance and cancellation, with its task.
+  std::vector<std::pair<std::string, long long>> accepted, canceled;
+  for (auto& [task, at] : t.accepted)
+    accepted.emplace_back(task, at - t.created.at(task));
+  for (auto& [task, at] : t.canceled)
+    canceled.emplace_back(task, at - t.created.at(task));
+  // The log's millisecond dates decide a side only when no wait lies within
+  // 1 ms of a threshold; the scenario's waits are far from 1 s and 60 s.
+  for (auto* waits : {&accepted, &canceled})
+    for (auto& [task, ms] : *waits)
+      for (auto th : thresholds)
+        REQUIRE(std::llabs(ms - th * 1000) > 1);
+  // The expected split of the waits that pass keep, at each threshold.
+  auto expected = [&](const std::function<bool(const std::string&)>& keep) {
+    json out = json::object();
+    for (auto th : thresholds) {
+      long long a_below = 0, a_above = 0, c_below = 0, c_above = 0;
+      for (auto& [task, ms] : accepted)
+        if (keep(task))
+          ++(ms <= th * 1000 ? a_below : a_above);
+      for (auto& [task, ms] : canceled)
+        if (keep(task))
+          ++(ms <= th * 1000 ? c_below : c_above);
+      out[std::to_string(th)] = {{"below", {{"reservations_accepted", a_below}, {"tasks_canceled", c_below}}},
+                                 {"above", {{"reservations_accepted", a_above}, {"tasks_canceled", c_above}}}};
+    }
+    return out;
+  };
+  auto everything = [](const std::string&) { return true; };
+  // At one second the scenario has a wait on each side, of both kinds.
+  auto whole = expected(everything);
+  INFO("expected " << whole.dump());
+  for (auto side : {"below", "above"})
+    for (auto kind : {"reservations_accepted", "tasks_canceled"})
+      REQUIRE(whole["1"][side][kind] == 1);
+
+  // Unordered, repeated and space-padded thresholds name the same splits.
+  form q{{"SplitByWaitTime", "60, 1,1"}};
+  CHECK(ok_json(api.get(w + "/CumulativeStatistics", q))["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Statistics", q))["cumulative"]["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Workflows/" + s.workflow + "/CumulativeStatistics", q))["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Workflows/" + s.workflow + "/Statistics", q))["cumulative"]["split_by_wait_time"] ==
+        whole);
+  for (auto& queue : {s.queue, s.idle_queue}) {
+    INFO("queue " << queue);
+    auto in_queue = expected([&](const std::string& task) { return queue_of.at(task) == queue; });
+    auto qp = w + "/TaskQueues/" + queue;
+    CHECK(ok_json(api.get(qp + "/CumulativeStatistics", q))["split_by_wait_time"] == in_queue);
+    CHECK(ok_json(api.get(qp + "/Statistics", q))["cumulative"]["split_by_wait_time"] == in_queue);
+  }
+  for (auto& entry : list(api, w + "/TaskQueues/Statistics", "task_queues_statistics", q)) {
+    std::string queue = entry["task_queue_sid"];
+    INFO("queue list entry " << queue);
+    CHECK(entry["cumulative"]["split_by_wait_time"] ==
+          expected([&](const std::string& task) { return queue_of.at(task) == queue; }));
+  }
+  // With TaskChannel, only that channel's waits are split.
+  for (auto channel : {"voice", "chat"}) {
+    INFO(channel);
+    form cq{{"SplitByWaitTime", "1,60"}, {"TaskChannel", channel}};
+    CHECK(ok_json(api.get(w + "/CumulativeStatistics", cq))["split_by_wait_time"] ==
+          expected([&](const std::string& task) { return s.channel_of.at(task) == channel; }));
+  }
+  // Without SplitByWaitTime there is nothing to split.
+  CHECK(ok_json(api.get(w + "/CumulativeStatistics"))["split_by_wait_time"] == json::object());
+}
+
+TEST_CASE("server: statistics refuse a malformed SplitByWaitTime with 400 and code 20001", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto ws = create_workspace(api, "strict-split");
+  auto queue = create_queue(api, ws, "q");
+  auto workflow = create_workflow(api, ws, "wf", queue);
+  auto worker = create_worker(api, ws, "alice", activity_sid(api, ws, "Available"));
+  auto task = create_task(api, ws, workflow);
+  accept_task(api, ws, task);
+
+  auto before = workspace_state_of(api, ws);
+  for (auto& [path, split] : statistics_paths(ws, queue, workflow, worker)) {
+    INFO(path);
+    CHECK(api.get(path, {{"SplitByWaitTime", "5,30"}}).status == 200);
+    CHECK(api.get(path, {{"SplitByWaitTime", "0"}}).status == 200);
+    for (std::string bad : {"abc", "-5", "5,-30", "5,,30", "5;30", "1.5", "", "5,", ",5", "0x10", "+5",
+                            "99999999999", "5 30"}) {
+      INFO("SplitByWaitTime=" << bad);
+      auto r = api.get(path, {{"SplitByWaitTime", bad}});
+      if (split)
+        check_error(r, 400, 20001);
+      else
+        CHECK(r.status == 200); // Twilio takes no SplitByWaitTime here; it is ignored
     }
   }
   CHECK(workspace_state_of(api, ws) == before);

@@ -265,6 +265,21 @@ test('lifecycle: workspace, queue, workflow, worker, task, reservation, events, 
   assert.ok(wsCum.startTime instanceof Date && !isNaN(wsCum.startTime), `startTime ${wsCum.startTime}`);
   assert.ok(wsCum.endTime instanceof Date && !isNaN(wsCum.endTime), `endTime ${wsCum.endTime}`);
 
+  // TaskChannel and SplitByWaitTime under the library's own option names.
+  const onTaskChannel = await W.cumulativeStatistics().fetch({ taskChannel: task.taskChannelUniqueName });
+  assert.equal(onTaskChannel.tasksCreated, wsCum.tasksCreated, `tasksCreated on the task's channel; ${lastTrip()}`);
+  const otherChannel = task.taskChannelUniqueName === 'voice' ? 'chat' : 'voice';
+  const onOther = await W.cumulativeStatistics().fetch({ taskChannel: otherChannel });
+  assert.equal(onOther.tasksCreated, 0, `tasksCreated on ${otherChannel}; ${lastTrip()}`);
+  // The test's one acceptance came well within an hour of its task's creation.
+  const split = await W.cumulativeStatistics().fetch({ splitByWaitTime: '3600' });
+  assert.deepEqual(split.splitByWaitTime['3600'], {
+    below: { reservations_accepted: wsCum.reservationsAccepted, tasks_canceled: wsCum.tasksCanceled },
+    above: { reservations_accepted: 0, tasks_canceled: 0 },
+  }, `splitByWaitTime; ${lastTrip()}`);
+  await expectRestError(W.cumulativeStatistics().fetch({ splitByWaitTime: '-5' }), 400, 20001);
+  await expectRestError(W.cumulativeStatistics().fetch({ taskChannel: 'no-such-channel' }), 400, 20001);
+
   // Task queue statistics.
   const Q = W.taskQueues(queue.sid);
   const qStats = await Q.statistics().fetch();
