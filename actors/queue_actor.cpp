@@ -154,11 +154,22 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
     },
     [=](tr_call& call) -> tr_reply {
       auto& st = self->state;
+      // The workspace passes TaskChannel resolved to the channel's unique
+      // name: only that channel's tasks count. Workers count whole.
+      auto channel = call.params.get("TaskChannel");
+      auto on_channel = [&](const std::string& task_sid) {
+        if (!channel)
+          return true;
+        auto it = st.tasks.find(task_sid);
+        return it != st.tasks.end() && it->second.route.channel_name == *channel;
+      };
       nlohmann::json by_status{{"pending", 0}, {"reserved", 0}, {"assigned", 0},
                                {"wrapping", 0}};
       nlohmann::json by_priority = nlohmann::json::object();
       std::size_t pending = 0, reserved = 0;
       for (auto& [sid, r] : st.tasks) {
+        if (channel && r.route.channel_name != *channel)
+          continue;
         auto ph = st.matcher.phase(sid);
         if (!ph)
           continue;
@@ -179,13 +190,27 @@ caf::behavior queue_actor(queue_actor_type* self, model::task_queue queue, caf::
       doc["total_tasks"] = pending + reserved;
       doc["total_eligible_workers"] = st.matcher.worker_count();
       doc["total_available_workers"] = st.matcher.available_workers();
-      auto oldest = st.matcher.oldest_waiting();
+      std::optional<std::string> oldest;
+      if (!channel) {
+        oldest = st.matcher.oldest_waiting();
+      } else {
+        // The waiting task of the channel that entered first.
+        std::uint64_t first = 0;
+        for (auto& sid : st.matcher.waiting_in_order())
+          if (on_channel(sid)) {
+            auto order = st.tasks.at(sid).route.order;
+            if (!oldest || order < first) {
+              oldest = sid;
+              first = order;
+            }
+          }
+      }
       doc["longest_task_waiting_sid"] = oldest ? nlohmann::json(*oldest) : nlohmann::json();
       // Tasks no worker holds yet, in queue order (a task held by fewer
       // workers than MaxReservedWorkers still wants more, but is reserved).
       auto waiting = nlohmann::json::array();
       for (auto& sid : st.matcher.waiting_in_order())
-        if (st.matcher.holders(sid) == 0)
+        if (st.matcher.holders(sid) == 0 && on_channel(sid))
           waiting.push_back(sid);
       doc["waiting_in_order"] = std::move(waiting);
       return one(statistics{std::move(doc)});

@@ -414,11 +414,15 @@ caf::behavior worker_actor(worker_actor_type* self, model::worker initial, json_
         }
         case tr_op::worker_statistics: {
           nlohmann::json cumulative{{"reservations_created", 0}};
+          // TaskChannel arrives resolved to the channel's unique name.
+          auto channel = call.params.get("TaskChannel");
           std::size_t counts[8] = {};
           for (auto& r : st.history)
-            ++counts[static_cast<int>(r.status)];
+            if (!channel || r.task_channel == *channel)
+              ++counts[static_cast<int>(r.status)];
           for (auto& [sid, ar] : st.active)
-            ++counts[static_cast<int>(ar.reservation.status)];
+            if (!channel || ar.reservation.task_channel == *channel)
+              ++counts[static_cast<int>(ar.reservation.status)];
           std::size_t total = 0;
           for (auto n : counts)
             total += n;

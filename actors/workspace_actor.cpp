@@ -1,6 +1,7 @@
 #include "actors/workspace_actor.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 
@@ -177,6 +178,7 @@ model::event task_event(const workspace_state::task_entry& e, std::string type,
   ev.queue_sid = e.task.queue_sid;
   ev.workflow_sid = e.task.workflow_sid;
   ev.task_channel = e.task.task_channel_unique_name;
+  ev.task_created = e.task.created;
   ev.worker_sid = e.task.worker_sid;
   ev.reservation_sid = e.task.reservation_sid;
   ev.data = {{"TaskSid", e.task.sid},
@@ -443,6 +445,7 @@ void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std
       ev.queue_sid = e.task.queue_sid;
       ev.workflow_sid = e.task.workflow_sid;
       ev.task_channel = e.task.task_channel_unique_name;
+      ev.task_created = e.task.created;
       ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
                  {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
       record(self, std::move(ev));
@@ -529,6 +532,7 @@ void on_reservation(self_ptr self, reservation_update& u) {
   if (it != st.tasks.end()) {
     ev.workflow_sid = it->second.task.workflow_sid;
     ev.task_channel = it->second.task.task_channel_unique_name;
+    ev.task_created = it->second.task.created;
     note_reservation(st, it->second, r);
   }
   switch (r.status) {
@@ -614,9 +618,6 @@ void on_reservation(self_ptr self, reservation_update& u) {
       if (e.queue)
         self->send(e.queue, forget_task{e.task.sid});
       st.ttl.cancel(e.task.sid);
-      ++st.counters.reservations_accepted;
-      st.counters.acceptance_seconds_total +=
-        std::chrono::duration<double>(now() - e.task.created).count();
       observe_wait(st, "accepted", e.task.created);
       count_task(st, "assigned", e.task);
       count_reservation(st, "accepted");
@@ -1717,20 +1718,151 @@ model::expected<stats_window> window_of(const model::form& p) {
   return w;
 }
 
+// What a statistics request narrows its figures to: the time window (for the
+// cumulative part) and, with TaskChannel, one task channel's tasks and events;
+// and the SplitByWaitTime thresholds to split waits at.
+struct stats_query {
+  stats_window window;
+  std::string channel_sid, channel_name; // empty: every channel
+  std::vector<long long> split;          // whole seconds, ascending, distinct
+
+  bool keeps(const model::task& t) const {
+    return channel_sid.empty() || t.task_channel_sid == channel_sid;
+  }
+  bool keeps(const model::event& e) const {
+    return channel_name.empty() || e.task_channel == channel_name;
+  }
+};
+
+// SplitByWaitTime: comma-separated whole seconds ("5,30"), each 0 or more.
+model::expected<std::vector<long long>> wait_thresholds(const model::form& p) {
+  std::vector<long long> out;
+  auto text = p.get("SplitByWaitTime");
+  if (!text)
+    return out;
+  std::string_view rest = *text;
+  for (;;) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    long long n = -1;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (item.empty() || ec != std::errc{} || end != item.data() + item.size() || n < 0 ||
+        n > 2147483647)
+      return model::invalid_parameter(
+        "SplitByWaitTime must be a comma-separated list of whole seconds (0 to 2147483647), got '" +
+        *text + "'");
+    out.push_back(n);
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Whether Twilio takes SplitByWaitTime on the operation: the cumulative and
+// combined statistics of the workspace, queues and workflows.
+bool takes_split(tr_op op) {
+  switch (op) {
+    case tr_op::workspace_statistics: case tr_op::workspace_cumulative_statistics:
+    case tr_op::queue_statistics: case tr_op::queue_cumulative_statistics:
+    case tr_op::queues_statistics:
+    case tr_op::workflow_statistics: case tr_op::workflow_cumulative_statistics:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// TaskChannel is a channel's unique name or its TC SID; an unknown one is an
+// invalid parameter, as on task creation.
+model::expected<stats_query> stats_query_of(workspace_state& st, const tr_call& c) {
+  auto& p = c.params;
+  auto window = window_of(p);
+  if (!window)
+    return window.err();
+  stats_query q{*window, {}, {}, {}};
+  if (auto name = p.get("TaskChannel")) {
+    auto* ch = find_channel(st, *name);
+    if (!ch)
+      return model::invalid_parameter("TaskChannel " + *name + " is not a task channel of this workspace");
+    q.channel_sid = ch->sid;
+    q.channel_name = ch->unique_name;
+  }
+  if (takes_split(c.op)) {
+    auto split = wait_thresholds(p);
+    if (!split)
+      return split.err();
+    q.split = std::move(*split);
+  }
+  return q;
+}
+
+// The call an entity actor (queue, worker) answers statistics from: the
+// channel already resolved to its unique name, nothing else of the client's.
+tr_call narrowed_call(const tr_call& c, const stats_query& q) {
+  tr_call out = c;
+  out.params = model::form{};
+  if (!q.channel_name.empty())
+    out.params.add("TaskChannel", q.channel_name);
+  return out;
+}
+
+// Seconds from the creation of the event's task to the event.
+double task_wait(const model::event& e) {
+  return std::chrono::duration<double>(e.date - e.task_created).count();
+}
+
+// split_by_wait_time: for each threshold, how many reservations accepted and
+// tasks canceled in the window had waited (from the task's creation) at most
+// that many seconds ("below") and longer ("above"). Waits are sorted.
+nlohmann::json wait_split(const std::vector<long long>& thresholds,
+                          const std::vector<double>& accepted, const std::vector<double>& canceled) {
+  auto at_most = [](const std::vector<double>& waits, double limit) {
+    return static_cast<std::size_t>(std::upper_bound(waits.begin(), waits.end(), limit) - waits.begin());
+  };
+  auto out = nlohmann::json::object();
+  for (auto t : thresholds) {
+    auto a = at_most(accepted, static_cast<double>(t));
+    auto c = at_most(canceled, static_cast<double>(t));
+    out[std::to_string(t)] = {
+      {"below", {{"reservations_accepted", a}, {"tasks_canceled", c}}},
+      {"above", {{"reservations_accepted", accepted.size() - a}, {"tasks_canceled", canceled.size() - c}}}};
+  }
+  return out;
+}
+
 // Counts, from the event log, what happened in the window among the events
-// keep accepts. The average acceptance time is over the workspace's life.
-nlohmann::json cumulative(workspace_state& st, const stats_window& w,
+// of the requested channel that keep accepts. The average acceptance time is
+// over the reservations accepted in the window, each from its task's creation.
+nlohmann::json cumulative(workspace_state& st, const stats_query& q,
                           const std::function<bool(const model::event&)>& keep) {
   std::map<std::string, std::uint64_t> n;
+  std::vector<double> accepted, canceled; // waits in seconds
   for (auto it = st.events.rbegin(); it != st.events.rend(); ++it) {
     auto& e = **it;
-    if (e.date < w.start)
+    if (e.date < q.window.start)
       break;
-    if (e.date > w.end || !keep(e))
+    if (e.date > q.window.end || !q.keeps(e) || !keep(e))
       continue;
     ++n[e.event_type];
+    if (e.task_created == model::time_point{})
+      continue;
+    if (e.event_type == "reservation.accepted")
+      accepted.push_back(task_wait(e));
+    else if (e.event_type == "task.canceled")
+      canceled.push_back(task_wait(e));
   }
-  auto& c = st.counters;
+  double acceptance_total = 0;
+  for (auto w : accepted)
+    acceptance_total += w;
+  std::sort(accepted.begin(), accepted.end());
+  std::sort(canceled.begin(), canceled.end());
   nlohmann::json out{{"tasks_created", n["task.created"]},
                      {"tasks_canceled", n["task.canceled"]},
                      {"tasks_completed", n["task.completed"]},
@@ -1745,14 +1877,12 @@ nlohmann::json cumulative(workspace_state& st, const stats_window& w,
                      {"reservations_canceled", n["reservation.canceled"]},
                      {"reservations_rescinded", n["reservation.rescinded"]},
                      {"avg_task_acceptance_time",
-                      c.reservations_accepted
-                        ? static_cast<long long>(c.acceptance_seconds_total / c.reservations_accepted)
-                        : 0},
-                     {"split_by_wait_time", nlohmann::json::object()},
+                      accepted.empty() ? 0 : static_cast<long long>(acceptance_total / accepted.size())},
+                     {"split_by_wait_time", wait_split(q.split, accepted, canceled)},
                      {"wait_duration_until_accepted", nlohmann::json::object()},
                      {"wait_duration_until_canceled", nlohmann::json::object()}};
-  out["start_time"] = model::iso8601(w.start);
-  out["end_time"] = model::iso8601(w.end);
+  out["start_time"] = model::iso8601(q.window.start);
+  out["end_time"] = model::iso8601(q.window.end);
   return out;
 }
 
@@ -1760,12 +1890,18 @@ bool any_event(const model::event&) { return true; }
 
 tr_reply statistics_op(self_ptr self, const tr_call& c) {
   auto& st = self->state;
-  auto window = window_of(c.params);
-  if (!window)
-    return fail(window.err());
-  auto cumulative_all = [&] { return cumulative(st, *window, any_event); };
+  auto query = stats_query_of(st, c);
+  if (!query)
+    return fail(query.err());
+  auto& q = *query;
+  auto cumulative_all = [&] { return cumulative(st, q, any_event); };
+  // Task figures count the requested channel's tasks; every worker has every
+  // channel, so worker figures stay whole.
+  auto tasks = [&](std::function<bool(const model::task&)> keep) {
+    return task_statistics(st, [&](const model::task& t) { return q.keeps(t) && keep(t); });
+  };
   auto realtime = [&](std::function<bool(const model::task&)> keep) {
-    auto doc = task_statistics(st, keep);
+    auto doc = tasks(std::move(keep));
     doc["activity_statistics"] = activity_statistics(st);
     doc["total_workers"] = st.workers.size();
     return doc;
@@ -1795,9 +1931,9 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
       if (!w)
         return fail(missing());
       auto sid = w->workflow.sid;
-      auto rt = task_statistics(st, [&](const model::task& t) { return t.workflow_sid == sid; });
+      auto rt = tasks([&](const model::task& t) { return t.workflow_sid == sid; });
       rt["workflow_sid"] = sid;
-      auto cu = cumulative(st, *window, [&](const model::event& e) { return e.workflow_sid == sid; });
+      auto cu = cumulative(st, q, [&](const model::event& e) { return e.workflow_sid == sid; });
       cu["workflow_sid"] = sid;
       if (c.op == tr_op::workflow_realtime_statistics)
         return one(statistics{rt});
@@ -1810,10 +1946,10 @@ tr_reply statistics_op(self_ptr self, const tr_call& c) {
   }
 }
 
-nlohmann::json queue_cumulative(workspace_state& st, const stats_window& w,
-                                const workspace_state::queue_entry& q) {
-  auto sid = q.queue.sid;
-  auto cu = cumulative(st, w, [&](const model::event& e) { return e.queue_sid == sid; });
+nlohmann::json queue_cumulative(workspace_state& st, const stats_query& q,
+                                const workspace_state::queue_entry& entry) {
+  auto sid = entry.queue.sid;
+  auto cu = cumulative(st, q, [&](const model::event& e) { return e.queue_sid == sid; });
   cu["task_queue_sid"] = sid;
   return cu;
 }
@@ -1952,17 +2088,18 @@ void handle_call(self_ptr self, tr_call& c) {
       auto* q = find_queue(st, c.sid);
       if (!q)
         return reply(fail(missing()));
-      auto window = window_of(c.params);
-      if (!window)
-        return reply(fail(window.err()));
+      auto query = stats_query_of(st, c);
+      if (!query)
+        return reply(fail(query.err()));
       if (c.op == tr_op::queue_cumulative_statistics)
-        return reply(one(statistics{queue_cumulative(st, *window, *q)}));
+        return reply(one(statistics{queue_cumulative(st, *query, *q)}));
       auto rp = self->make_response_promise<tr_reply>();
-      auto cu = queue_cumulative(st, *window, *q);
+      auto cu = queue_cumulative(st, *query, *q);
       auto activities = activity_statistics(st);
       bool realtime_only = c.op == tr_op::queue_realtime_statistics;
       auto sid = q->queue.sid;
-      self->request(q->actor, std::chrono::seconds(10), c)
+      // The queue counts its own waiting tasks, of the requested channel only.
+      self->request(q->actor, std::chrono::seconds(10), narrowed_call(c, *query))
         .then(
           [=](tr_reply& r) mutable {
             auto* res = std::get_if<resource>(&r.value);
@@ -1986,20 +2123,20 @@ void handle_call(self_ptr self, tr_call& c) {
     }
     case tr_op::queues_statistics: {
       auto name = c.params.get("FriendlyName");
-      auto window = window_of(c.params);
-      if (!window)
-        return reply(fail(window.err()));
+      auto query = stats_query_of(st, c);
+      if (!query)
+        return reply(fail(query.err()));
       return reply(paginate(st.queues, c.page,
                             [&](const workspace_state::queue_entry& q) {
                               return !name || q.queue.friendly_name == *name;
                             },
                             [&](const workspace_state::queue_entry& q) {
                               auto rt = task_statistics(st, [&](const model::task& t) {
-                                return t.queue_sid == q.queue.sid;
+                                return t.queue_sid == q.queue.sid && query->keeps(t);
                               });
                               return resource{statistics{{{"task_queue_sid", q.queue.sid},
                                                           {"realtime", rt},
-                                                          {"cumulative", queue_cumulative(st, *window, q)}}}};
+                                                          {"cumulative", queue_cumulative(st, *query, q)}}}};
                             }));
     }
     case tr_op::worker_create:
@@ -2014,7 +2151,17 @@ void handle_call(self_ptr self, tr_call& c) {
       return worker_update(self, c);
     case tr_op::worker_delete:
       return reply(worker_delete(self, c));
-    case tr_op::worker_statistics:
+    case tr_op::worker_statistics: {
+      auto it = st.workers.find(c.sid);
+      if (it == st.workers.end())
+        return reply(fail(missing()));
+      auto query = stats_query_of(st, c);
+      if (!query)
+        return reply(fail(query.err()));
+      // The worker counts its own reservations, of the requested channel only.
+      self->delegate(it->second.actor, narrowed_call(c, *query));
+      return;
+    }
     case tr_op::worker_channel_list: case tr_op::worker_channel_fetch:
     case tr_op::worker_channel_update:
     case tr_op::worker_reservation_list: case tr_op::worker_reservation_fetch: {

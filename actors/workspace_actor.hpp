@@ -81,12 +81,6 @@ struct workspace_state {
   std::deque<std::shared_ptr<const model::event>> events; // shared with the event sink
   actor_timers ttl;       // task TTLs, keyed by task SID
   actor_timers retention; // deletion of finished tasks, keyed by task SID
-  // Lifetime acceptance figures for avg_task_acceptance_time; every other
-  // cumulative statistic is counted from the event log in its time window.
-  struct {
-    std::uint64_t reservations_accepted = 0;
-    double acceptance_seconds_total = 0;
-  } counters;
   // Changes not yet handed to the store: entities by (kind index, SID), the
   // task of each changed reservation, and new events. take_changes() turns
   // them into one batch at the end of every message.

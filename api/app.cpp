@@ -366,6 +366,14 @@ void app::handle(http_request&& req, responder respond) {
   } else {
     params = *q;
   }
+  // Names starting with "__" are how the workspace passes resolved values to
+  // its actors; a client may not smuggle them in.
+  for (auto& kv : params.pairs())
+    if (kv.first.rfind("__", 0) == 0) {
+      count_direct(route->pattern, 400);
+      respond(error_response(400, 20001, "Unknown parameter " + kv.first));
+      return;
+    }
   auto job = std::make_shared<bridge_job>();
   auto& call = job->call;
   call.op = route->op;

@@ -154,6 +154,9 @@ struct event {
   time_point date;
   // Filter keys kept apart from data for cheap list filtering.
   std::string task_sid, worker_sid, reservation_sid, queue_sid, workflow_sid, task_channel;
+  // When the task the event is about was created (the epoch when there is
+  // none): where its wait starts, for the cumulative statistics' wait figures.
+  time_point task_created{};
 };
 
 } // namespace sb::model

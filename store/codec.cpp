@@ -200,6 +200,7 @@ void fields_event(F&& f, E& x) {
   f("queue_sid", x.queue_sid);
   f("workflow_sid", x.workflow_sid);
   f("task_channel", x.task_channel);
+  f("task_created", x.task_created);
 }
 
 // Dispatch by type, in both directions.

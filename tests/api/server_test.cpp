@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -946,4 +949,501 @@ TEST_CASE("server: a task's ETag guards updates through If-Match", "[api]") {
   auto fresh = post_if(etag, R"({"v":3})");
   CHECK(fresh.status == 200);
   CHECK(fresh.json()["attributes"] == R"({"v":3})");
+}
+
+// ------------------------------------------------------------ statistics --
+
+namespace {
+
+// A workspace where, on two task channels (voice and chat), one task was
+// accepted at once and one only after waiting at least two seconds, one was
+// canceled at once and one after that wait, and one voice task still waits in
+// a queue no worker serves. The statistics tests derive every figure they
+// expect from the event log the server lists, not from constants.
+struct stats_scenario {
+  std::string ws, queue, idle_queue, workflow, worker, chat_sid;
+  std::string fast, slow, early_cancel, late_cancel, waiting;
+  std::map<std::string, std::string> channel_of; // task SID -> channel unique name
+};
+
+std::string pending_reservation(api_client& api, const std::string& ws, const std::string& task) {
+  std::string sid;
+  REQUIRE(eventually([&] {
+    for (auto& r : list(api, ws_path(ws) + "/Tasks/" + task + "/Reservations", "reservations"))
+      if (r["reservation_status"] == "pending") {
+        sid = r["sid"];
+        return true;
+      }
+    return false;
+  }));
+  return sid;
+}
+
+void accept_task(api_client& api, const std::string& ws, const std::string& task) {
+  auto r = pending_reservation(api, ws, task);
+  ok_json(api.post(ws_path(ws) + "/Tasks/" + task + "/Reservations/" + r, {{"ReservationStatus", "accepted"}}));
+  REQUIRE(eventually([&] {
+    return ok_json(api.get(ws_path(ws) + "/Tasks/" + task))["assignment_status"] == "assigned";
+  }));
+}
+
+void cancel_task(api_client& api, const std::string& ws, const std::string& task) {
+  auto doc = ok_json(api.post(ws_path(ws) + "/Tasks/" + task, {{"AssignmentStatus", "canceled"}}));
+  REQUIRE(doc["assignment_status"] == "canceled");
+}
+
+stats_scenario run_stats_scenario(api_client& api) {
+  stats_scenario s;
+  s.ws = create_workspace(api, "stats");
+  auto w = ws_path(s.ws);
+  for (auto& c : list(api, w + "/TaskChannels", "channels"))
+    if (c["unique_name"] == "chat")
+      s.chat_sid = c["sid"];
+  REQUIRE(s.chat_sid.rfind("TC", 0) == 0);
+  s.queue = create_queue(api, s.ws, "support");
+  s.idle_queue = create_queue(api, s.ws, "nobody", "name == 'nobody'");
+  json cfg{{"task_routing",
+            {{"filters", json::array({{{"filter_friendly_name", "support"},
+                                       {"expression", "type == 'support'"},
+                                       {"targets", json::array({{{"queue", s.queue}}})}}})},
+             {"default_filter", {{"queue", s.idle_queue}}}}}};
+  s.workflow = ok_json(api.post(w + "/Workflows", {{"FriendlyName", "wf"}, {"Configuration", cfg.dump()}}),
+                       201)["sid"];
+  s.worker = create_worker(api, s.ws, "alice", activity_sid(api, s.ws, "Available"));
+  auto task = [&](const std::string& channel, const std::string& type) {
+    auto doc = ok_json(api.post(w + "/Tasks", {{"WorkflowSid", s.workflow},
+                                               {"TaskChannel", channel},
+                                               {"Attributes", json{{"type", type}}.dump()}}),
+                       201);
+    std::string sid = doc["sid"];
+    s.channel_of[sid] = channel;
+    return sid;
+  };
+  s.slow = task("chat", "support");
+  s.late_cancel = task("voice", "other");
+  s.fast = task("voice", "support");
+  accept_task(api, s.ws, s.fast);
+  s.early_cancel = task("chat", "other");
+  cancel_task(api, s.ws, s.early_cancel);
+  // The slow pair waits until the server itself reports the younger one two
+  // seconds old (a condition on the server's clock, polled with a deadline).
+  REQUIRE(eventually([&] { return ok_json(api.get(w + "/Tasks/" + s.late_cancel))["age"].get<long long>() >= 2; },
+                     10s));
+  accept_task(api, s.ws, s.slow);
+  cancel_task(api, s.ws, s.late_cancel);
+  s.waiting = task("voice", "other");
+  // Nothing is left in flight once the last task has entered its queue.
+  REQUIRE(eventually([&] { return ok_json(api.get(w + "/Tasks/" + s.waiting))["task_queue_sid"] == s.idle_queue; }));
+  return s;
+}
+
+// When the event log says each task was created, accepted and canceled, in
+// milliseconds since the epoch, by task SID; and every task's events in order
+// as (event type, task SID).
+struct event_times {
+  std::map<std::string, long long> created, accepted, canceled;
+  std::vector<std::pair<std::string, std::string>> log;
+};
+
+event_times times_of(api_client& api, const std::string& ws) {
+  event_times t;
+  for (auto& e : list(api, ws_path(ws) + "/Events", "events")) {
+    auto type = e["event_type"].get<std::string>();
+    auto task = e["event_data"].value("TaskSid", std::string{});
+    auto ms = e["event_date_ms"].get<long long>();
+    if (!task.empty())
+      t.log.emplace_back(type, task);
+    if (type == "task.created")
+      t.created[task] = ms;
+    else if (type == "reservation.accepted")
+      t.accepted[task] = ms;
+    else if (type == "task.canceled")
+      t.canceled[task] = ms;
+  }
+  return t;
+}
+
+// The server truncates an average wait to whole seconds from its exact
+// clock; the log's millisecond dates put that exact average within 1 ms of
+// avg_ms, so either side of a second boundary that close is right.
+bool same_whole_seconds(const json& got, double avg_ms) {
+  INFO("got " << got << ", average from the event log " << avg_ms << " ms");
+  auto v = got.get<long long>();
+  return v == static_cast<long long>(std::floor((avg_ms - 1) / 1000)) ||
+         v == static_cast<long long>(std::floor((avg_ms + 1) / 1000));
+}
+
+std::string iso_of_second(long long epoch_seconds) {
+  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+} // namespace
+
+TEST_CASE("server: avg_task_acceptance_time averages the acceptances in the requested window", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  REQUIRE(t.accepted.size() == 2);
+  // The mean wait (creation to acceptance) of the acceptances logged in [from, to) ms.
+  auto mean_wait = [&](long long from, long long to) {
+    double total = 0;
+    int n = 0;
+    for (auto& [task, at] : t.accepted)
+      if (at >= from && at < to) {
+        total += static_cast<double>(at - t.created.at(task));
+        ++n;
+      }
+    return n ? total / n : 0.0;
+  };
+  // A whole second between the two acceptances splits the log in two windows.
+  long long split = t.accepted.at(s.fast) / 1000 + 1;
+  REQUIRE(t.accepted.at(s.slow) >= split * 1000);
+  long long first = t.created.begin()->second / 1000 - 60, last = split + 3600;
+  const long long far = std::numeric_limits<long long>::max();
+
+  for (auto path : {w + "/CumulativeStatistics", w + "/TaskQueues/" + s.queue + "/CumulativeStatistics",
+                    w + "/Workflows/" + s.workflow + "/CumulativeStatistics"}) {
+    INFO(path);
+    auto all = ok_json(api.get(path));
+    CHECK(same_whole_seconds(all["avg_task_acceptance_time"], mean_wait(0, far)));
+    auto early = ok_json(api.get(path, {{"StartDate", iso_of_second(first)}, {"EndDate", iso_of_second(split)}}));
+    CHECK(early["reservations_accepted"] == 1);
+    CHECK(same_whole_seconds(early["avg_task_acceptance_time"], mean_wait(first * 1000, split * 1000)));
+    auto late = ok_json(api.get(path, {{"StartDate", iso_of_second(split)}, {"EndDate", iso_of_second(last)}}));
+    CHECK(late["reservations_accepted"] == 1);
+    CHECK(same_whole_seconds(late["avg_task_acceptance_time"], mean_wait(split * 1000, last * 1000)));
+    // The slow acceptance alone averages at least the two seconds it waited.
+    CHECK(late["avg_task_acceptance_time"].get<long long>() >= 2);
+    auto none = ok_json(api.get(path, {{"StartDate", iso_of_second(last)}, {"EndDate", iso_of_second(last + 60)}}));
+    CHECK(none["reservations_accepted"] == 0);
+    CHECK(none["avg_task_acceptance_time"] == 0);
+  }
+  // The whole statistics document carries the same windowed figure.
+  auto combined = ok_json(api.get(w + "/Statistics", {{"StartDate", iso_of_second(split)},
+                                                      {"EndDate", iso_of_second(last)}}));
+  CHECK(same_whole_seconds(combined["cumulative"]["avg_task_acceptance_time"], mean_wait(split * 1000, last * 1000)));
+}
+
+TEST_CASE("server: TaskChannel narrows statistics to one channel's tasks and events", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  auto tasks = list(api, w + "/Tasks", "tasks");
+  REQUIRE(tasks.size() == s.channel_of.size());
+  std::map<std::string, std::string> queue_of;
+  for (auto& x : tasks)
+    queue_of[x["sid"]] = x["task_queue_sid"].is_string() ? x["task_queue_sid"].get<std::string>() : "";
+
+  // How many events of a type the log has about the channel's tasks (in the
+  // queue, or of the workflow, when given).
+  auto logged = [&](const std::string& type, const std::string& channel, const std::string& queue = {}) {
+    long long n = 0;
+    for (auto& [ty, task] : t.log)
+      if (ty == type && (channel.empty() || s.channel_of.at(task) == channel) &&
+          (queue.empty() || queue_of.at(task) == queue))
+        ++n;
+    return n;
+  };
+  auto mean_wait_ms = [&](const std::string& channel) {
+    double total = 0;
+    int n = 0;
+    for (auto& [task, at] : t.accepted)
+      if (s.channel_of.at(task) == channel) {
+        total += static_cast<double>(at - t.created.at(task));
+        ++n;
+      }
+    return n ? total / n : 0.0;
+  };
+  // The channel's tasks by status, from the task list (in the queue when given).
+  auto by_status = [&](const std::string& channel, const std::string& queue = {}) {
+    std::map<std::string, long long> out;
+    for (auto& x : tasks)
+      if (x["task_channel_unique_name"] == channel && (queue.empty() || x["task_queue_sid"] == queue))
+        ++out[x["assignment_status"].get<std::string>()];
+    return out;
+  };
+  auto total = [](const std::map<std::string, long long>& counts) {
+    long long n = 0;
+    for (auto& [status, k] : counts)
+      n += k;
+    return n;
+  };
+  auto pending_sid = [&](const std::string& channel, const std::string& queue = {}) {
+    json out;
+    for (auto& x : tasks)
+      if (x["task_channel_unique_name"] == channel && x["assignment_status"] == "pending" &&
+          (queue.empty() || x["task_queue_sid"] == queue)) {
+        REQUIRE(out.is_null()); // the scenario leaves at most one waiting task per channel
+        out = x["sid"];
+      }
+    return out;
+  };
+  auto check_cumulative = [&](const json& cu, const std::string& channel, const std::string& queue = {}) {
+    INFO(cu.dump());
+    if (queue.empty()) {
+      CHECK(cu["tasks_created"] == logged("task.created", channel));
+      CHECK(same_whole_seconds(cu["avg_task_acceptance_time"], mean_wait_ms(channel)));
+    }
+    CHECK(cu["tasks_entered"] == logged("task-queue.entered", channel, queue));
+    CHECK(cu["tasks_canceled"] == logged("task.canceled", channel, queue));
+    CHECK(cu["reservations_created"] == logged("reservation.created", channel, queue));
+    CHECK(cu["reservations_accepted"] == logged("reservation.accepted", channel, queue));
+  };
+  auto check_realtime = [&](const json& rt, const std::string& channel) {
+    INFO(rt.dump());
+    auto expected = by_status(channel);
+    for (auto status : {"pending", "reserved", "assigned", "wrapping", "completed", "canceled"}) {
+      INFO(status);
+      CHECK(rt["tasks_by_status"][status] == expected[status]);
+    }
+    CHECK(rt["total_tasks"] == total(expected));
+    CHECK(rt["longest_task_waiting_sid"] == pending_sid(channel));
+  };
+
+  // The scenario puts tasks of both kinds on both channels.
+  for (auto channel : {"voice", "chat"}) {
+    INFO(channel);
+    REQUIRE(logged("reservation.accepted", channel) == 1);
+    REQUIRE(logged("task.canceled", channel) == 1);
+  }
+  // Either the unique name or the TC SID names a channel.
+  std::vector<std::pair<std::string, std::string>> spellings{{"voice", "voice"}, {"chat", "chat"}, {"chat", s.chat_sid}};
+  for (auto& [channel, param] : spellings) {
+    INFO("TaskChannel=" << param);
+    form q{{"TaskChannel", param}};
+    check_cumulative(ok_json(api.get(w + "/CumulativeStatistics", q)), channel);
+    check_realtime(ok_json(api.get(w + "/RealTimeStatistics", q)), channel);
+    auto both = ok_json(api.get(w + "/Statistics", q));
+    check_cumulative(both["cumulative"], channel);
+    check_realtime(both["realtime"], channel);
+    check_cumulative(ok_json(api.get(w + "/Workflows/" + s.workflow + "/CumulativeStatistics", q)), channel);
+    auto wf_rt = ok_json(api.get(w + "/Workflows/" + s.workflow + "/RealTimeStatistics", q));
+    CHECK(wf_rt["total_tasks"] == total(by_status(channel)));
+    CHECK(wf_rt["longest_task_waiting_sid"] == pending_sid(channel));
+    CHECK(ok_json(api.get(w + "/Workers/CumulativeStatistics", q))["reservations_accepted"] ==
+          logged("reservation.accepted", channel));
+    // One worker holds every reservation of the scenario.
+    auto worker = ok_json(api.get(w + "/Workers/" + s.worker + "/Statistics", q))["cumulative"];
+    CHECK(worker["reservations_created"] == logged("reservation.created", channel));
+    CHECK(worker["reservations_accepted"] == logged("reservation.accepted", channel));
+
+    for (auto& queue : {s.queue, s.idle_queue}) {
+      INFO("queue " << queue);
+      auto qp = w + "/TaskQueues/" + queue;
+      check_cumulative(ok_json(api.get(qp + "/CumulativeStatistics", q)), channel, queue);
+      // The queue's own view: its waiting and reserved tasks of the channel.
+      auto in_queue = by_status(channel, queue);
+      auto rt = ok_json(api.get(qp + "/RealTimeStatistics", q));
+      INFO(rt.dump());
+      CHECK(rt["tasks_by_status"]["pending"] == in_queue["pending"]);
+      CHECK(rt["tasks_by_status"]["reserved"] == in_queue["reserved"]);
+      CHECK(rt["total_tasks"] == in_queue["pending"] + in_queue["reserved"]);
+      CHECK(rt["longest_task_waiting_sid"] == pending_sid(channel, queue));
+      auto combined = ok_json(api.get(qp + "/Statistics", q));
+      check_cumulative(combined["cumulative"], channel, queue);
+      CHECK(combined["realtime"]["total_tasks"] == rt["total_tasks"]);
+    }
+    for (auto& entry : list(api, w + "/TaskQueues/Statistics", "task_queues_statistics", q)) {
+      std::string queue = entry["task_queue_sid"];
+      INFO("queue list entry " << queue);
+      check_cumulative(entry["cumulative"], channel, queue);
+      auto in_queue = by_status(channel, queue);
+      CHECK(entry["realtime"]["tasks_by_status"]["pending"] == in_queue["pending"]);
+      CHECK(entry["realtime"]["tasks_by_status"]["assigned"] == in_queue["assigned"]);
+    }
+  }
+  // The channels together make up the whole.
+  auto whole = ok_json(api.get(w + "/CumulativeStatistics"));
+  auto voice = ok_json(api.get(w + "/CumulativeStatistics", {{"TaskChannel", "voice"}}));
+  auto chat = ok_json(api.get(w + "/CumulativeStatistics", {{"TaskChannel", "chat"}}));
+  for (auto field : {"tasks_created", "tasks_canceled", "reservations_created", "reservations_accepted"}) {
+    INFO(field);
+    CHECK(whole[field].get<long long>() == voice[field].get<long long>() + chat[field].get<long long>());
+  }
+}
+
+namespace {
+
+// Every statistics path of a workspace with one queue, workflow and worker,
+// each with whether Twilio takes SplitByWaitTime there.
+std::vector<std::pair<std::string, bool>> statistics_paths(const std::string& ws, const std::string& queue,
+                                                           const std::string& workflow, const std::string& worker) {
+  auto w = ws_path(ws);
+  return {{w + "/Statistics", true},
+          {w + "/RealTimeStatistics", false},
+          {w + "/CumulativeStatistics", true},
+          {w + "/TaskQueues/" + queue + "/Statistics", true},
+          {w + "/TaskQueues/" + queue + "/RealTimeStatistics", false},
+          {w + "/TaskQueues/" + queue + "/CumulativeStatistics", true},
+          {w + "/TaskQueues/Statistics", true},
+          {w + "/Workers/Statistics", false},
+          {w + "/Workers/RealTimeStatistics", false},
+          {w + "/Workers/CumulativeStatistics", false},
+          {w + "/Workers/" + worker + "/Statistics", false},
+          {w + "/Workflows/" + workflow + "/Statistics", true},
+          {w + "/Workflows/" + workflow + "/RealTimeStatistics", false},
+          {w + "/Workflows/" + workflow + "/CumulativeStatistics", true}};
+}
+
+// What a refused statistics request must leave as it was.
+json workspace_state_of(api_client& api, const std::string& ws) {
+  auto w = ws_path(ws);
+  json tasks = json::array();
+  for (auto& t : list(api, w + "/Tasks", "tasks"))
+    tasks.push_back(stable(t));
+  return {{"tasks", tasks},
+          {"events", list(api, w + "/Events", "events")},
+          {"workers", list(api, w + "/Workers", "workers")},
+          {"channels", list(api, w + "/TaskChannels", "channels")}};
+}
+
+} // namespace
+
+TEST_CASE("server: statistics refuse an unknown TaskChannel with 400 and code 20001", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto ws = create_workspace(api, "strict-stats");
+  auto w = ws_path(ws);
+  auto queue = create_queue(api, ws, "q");
+  auto workflow = create_workflow(api, ws, "wf", queue);
+  auto worker = create_worker(api, ws, "alice", activity_sid(api, ws, "Available"));
+  auto task = create_task(api, ws, workflow);
+  accept_task(api, ws, task);
+  // A channel that existed once is as unknown as one that never did.
+  std::string fax = ok_json(api.post(w + "/TaskChannels", {{"UniqueName", "fax"}}), 201)["sid"];
+  REQUIRE(api.del(w + "/TaskChannels/" + fax).status == 204);
+
+  auto before = workspace_state_of(api, ws);
+  for (auto& [path, split] : statistics_paths(ws, queue, workflow, worker)) {
+    INFO(path);
+    CHECK(api.get(path, {{"TaskChannel", "default"}}).status == 200);
+    for (const std::string& bad : std::vector<std::string>{"nosuch", "TC" + hex32, "", "fax", fax}) {
+      INFO("TaskChannel=" << bad);
+      check_error(api.get(path, {{"TaskChannel", bad}}), 400, 20001);
+    }
+  }
+  CHECK(workspace_state_of(api, ws) == before);
+}
+
+TEST_CASE("server: SplitByWaitTime splits accepted and canceled waits at each threshold", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto s = run_stats_scenario(api);
+  auto w = ws_path(s.ws);
+  auto t = times_of(api, s.ws);
+  std::map<std::string, std::string> queue_of;
+  for (auto& x : list(api, w + "/Tasks", "tasks"))
+    queue_of[x["sid"]] = x["task_queue_sid"].is_string() ? x["task_queue_sid"].get<std::string>() : "";
+  const std::vector<long long> thresholds{1, 60};
+  // Waits from the log, in ms: every acceptance and cancellation, with its task.
+  std::vector<std::pair<std::string, long long>> accepted, canceled;
+  for (auto& [task, at] : t.accepted)
+    accepted.emplace_back(task, at - t.created.at(task));
+  for (auto& [task, at] : t.canceled)
+    canceled.emplace_back(task, at - t.created.at(task));
+  // The log's millisecond dates decide a side only when no wait lies within
+  // 1 ms of a threshold; the scenario's waits are far from 1 s and 60 s.
+  for (auto* waits : {&accepted, &canceled})
+    for (auto& [task, ms] : *waits)
+      for (auto th : thresholds)
+        REQUIRE(std::llabs(ms - th * 1000) > 1);
+  // The expected split of the waits that pass keep, at each threshold.
+  auto expected = [&](const std::function<bool(const std::string&)>& keep) {
+    json out = json::object();
+    for (auto th : thresholds) {
+      long long a_below = 0, a_above = 0, c_below = 0, c_above = 0;
+      for (auto& [task, ms] : accepted)
+        if (keep(task))
+          ++(ms <= th * 1000 ? a_below : a_above);
+      for (auto& [task, ms] : canceled)
+        if (keep(task))
+          ++(ms <= th * 1000 ? c_below : c_above);
+      out[std::to_string(th)] = {{"below", {{"reservations_accepted", a_below}, {"tasks_canceled", c_below}}},
+                                 {"above", {{"reservations_accepted", a_above}, {"tasks_canceled", c_above}}}};
+    }
+    return out;
+  };
+  auto everything = [](const std::string&) { return true; };
+  // At one second the scenario has a wait on each side, of both kinds.
+  auto whole = expected(everything);
+  INFO("expected " << whole.dump());
+  for (auto side : {"below", "above"})
+    for (auto kind : {"reservations_accepted", "tasks_canceled"})
+      REQUIRE(whole["1"][side][kind] == 1);
+
+  // Unordered, repeated and space-padded thresholds name the same splits.
+  form q{{"SplitByWaitTime", "60, 1,1"}};
+  CHECK(ok_json(api.get(w + "/CumulativeStatistics", q))["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Statistics", q))["cumulative"]["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Workflows/" + s.workflow + "/CumulativeStatistics", q))["split_by_wait_time"] == whole);
+  CHECK(ok_json(api.get(w + "/Workflows/" + s.workflow + "/Statistics", q))["cumulative"]["split_by_wait_time"] ==
+        whole);
+  for (auto& queue : {s.queue, s.idle_queue}) {
+    INFO("queue " << queue);
+    auto in_queue = expected([&](const std::string& task) { return queue_of.at(task) == queue; });
+    auto qp = w + "/TaskQueues/" + queue;
+    CHECK(ok_json(api.get(qp + "/CumulativeStatistics", q))["split_by_wait_time"] == in_queue);
+    CHECK(ok_json(api.get(qp + "/Statistics", q))["cumulative"]["split_by_wait_time"] == in_queue);
+  }
+  for (auto& entry : list(api, w + "/TaskQueues/Statistics", "task_queues_statistics", q)) {
+    std::string queue = entry["task_queue_sid"];
+    INFO("queue list entry " << queue);
+    CHECK(entry["cumulative"]["split_by_wait_time"] ==
+          expected([&](const std::string& task) { return queue_of.at(task) == queue; }));
+  }
+  // With TaskChannel, only that channel's waits are split.
+  for (auto channel : {"voice", "chat"}) {
+    INFO(channel);
+    form cq{{"SplitByWaitTime", "1,60"}, {"TaskChannel", channel}};
+    CHECK(ok_json(api.get(w + "/CumulativeStatistics", cq))["split_by_wait_time"] ==
+          expected([&](const std::string& task) { return s.channel_of.at(task) == channel; }));
+  }
+  // Without SplitByWaitTime there is nothing to split.
+  CHECK(ok_json(api.get(w + "/CumulativeStatistics"))["split_by_wait_time"] == json::object());
+}
+
+TEST_CASE("server: statistics refuse a malformed SplitByWaitTime with 400 and code 20001", "[api][statistics]") {
+  live_server srv;
+  auto& api = srv.api;
+  auto ws = create_workspace(api, "strict-split");
+  auto queue = create_queue(api, ws, "q");
+  auto workflow = create_workflow(api, ws, "wf", queue);
+  auto worker = create_worker(api, ws, "alice", activity_sid(api, ws, "Available"));
+  auto task = create_task(api, ws, workflow);
+  accept_task(api, ws, task);
+
+  auto before = workspace_state_of(api, ws);
+  for (auto& [path, split] : statistics_paths(ws, queue, workflow, worker)) {
+    INFO(path);
+    CHECK(api.get(path, {{"SplitByWaitTime", "5,30"}}).status == 200);
+    CHECK(api.get(path, {{"SplitByWaitTime", "0"}}).status == 200);
+    for (std::string bad : {"abc", "-5", "5,-30", "5,,30", "5;30", "1.5", "", "5,", ",5", "0x10", "+5",
+                            "99999999999", "5 30"}) {
+      INFO("SplitByWaitTime=" << bad);
+      auto r = api.get(path, {{"SplitByWaitTime", bad}});
+      if (split)
+        check_error(r, 400, 20001);
+      else
+        CHECK(r.status == 200); // Twilio takes no SplitByWaitTime here; it is ignored
+    }
+  }
+  CHECK(workspace_state_of(api, ws) == before);
+}
+
+TEST_CASE("internal parameter names cannot be sent by a client", "[api]") {
+  live_server s;
+  auto ws = create_workspace(s.api, "smuggle");
+  auto before = s.api.get(ws_path(ws)).body;
+  auto r = s.api.post(ws_path(ws), {{"FriendlyName", "changed"}, {"__ActivitySid", "WA" + hex32}});
+  check_error(r, 400, 20001);
+  CHECK(s.api.get(ws_path(ws)).body == before);
 }

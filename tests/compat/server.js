@@ -30,6 +30,7 @@ class LocalRequestClient extends twilio.RequestClient {
     super(opts);
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.log = [];
+    this.sent = 0; // round trips so far; the log keeps only the last 50
   }
 
   rewrite(uri) {
@@ -45,6 +46,7 @@ class LocalRequestClient extends twilio.RequestClient {
     const original = opts.uri;
     opts = { ...opts, uri: this.rewrite(opts.uri) };
     const entry = {
+      seq: ++this.sent,
       method: opts.method,
       uri: original,
       params: opts.params,

@@ -265,6 +265,21 @@ test('lifecycle: workspace, queue, workflow, worker, task, reservation, events, 
   assert.ok(wsCum.startTime instanceof Date && !isNaN(wsCum.startTime), `startTime ${wsCum.startTime}`);
   assert.ok(wsCum.endTime instanceof Date && !isNaN(wsCum.endTime), `endTime ${wsCum.endTime}`);
 
+  // TaskChannel and SplitByWaitTime under the library's own option names.
+  const onTaskChannel = await W.cumulativeStatistics().fetch({ taskChannel: task.taskChannelUniqueName });
+  assert.equal(onTaskChannel.tasksCreated, wsCum.tasksCreated, `tasksCreated on the task's channel; ${lastTrip()}`);
+  const otherChannel = task.taskChannelUniqueName === 'voice' ? 'chat' : 'voice';
+  const onOther = await W.cumulativeStatistics().fetch({ taskChannel: otherChannel });
+  assert.equal(onOther.tasksCreated, 0, `tasksCreated on ${otherChannel}; ${lastTrip()}`);
+  // The test's one acceptance came well within an hour of its task's creation.
+  const split = await W.cumulativeStatistics().fetch({ splitByWaitTime: '3600' });
+  assert.deepEqual(split.splitByWaitTime['3600'], {
+    below: { reservations_accepted: wsCum.reservationsAccepted, tasks_canceled: wsCum.tasksCanceled },
+    above: { reservations_accepted: 0, tasks_canceled: 0 },
+  }, `splitByWaitTime; ${lastTrip()}`);
+  await expectRestError(W.cumulativeStatistics().fetch({ splitByWaitTime: '-5' }), 400, 20001);
+  await expectRestError(W.cumulativeStatistics().fetch({ taskChannel: 'no-such-channel' }), 400, 20001);
+
   // Task queue statistics.
   const Q = W.taskQueues(queue.sid);
   const qStats = await Q.statistics().fetch();
@@ -368,9 +383,9 @@ test('paging: list follows next_page_url, page exposes nextPageUrl', async () =>
   }
   const expected = 4 + 7;
 
-  const logStart = client.httpClient.log.length;
+  const sentBefore = client.httpClient.sent;
   const all = await W.activities.list({ pageSize: 3 });
-  const gets = client.httpClient.log.slice(logStart);
+  const gets = client.httpClient.log.filter((e) => e.seq > sentBefore);
   assert.equal(all.length, expected, `list({pageSize:3}) returned ${all.length}; ${lastTrip()}`);
   const sids = new Set(all.map((a) => a.sid));
   assert.equal(sids.size, expected, 'duplicate records across pages');
