@@ -42,21 +42,36 @@ void answer_waiters(store_state& st, bool ok) {
     w.deliver(ok);
 }
 
+// Whether a change belongs to a scope that was erased: a row in it, or the
+// workspace row itself (as the database's scope erase also deletes it).
+bool in_scope(const store::change& c, const std::string& scope) {
+  return c.scope == scope || (c.what.kind == "workspace" && c.what.sid == scope);
+}
+
+bool gone(const store_state& st, const store::change& c) {
+  return st.gone_scopes.count(c.scope) ||
+         (c.what.kind == "workspace" && st.gone_scopes.count(c.what.sid));
+}
+
 // Merges one owner's batch into the pending changes.
 void merge(store_state& st, store::write_batch& b) {
   for (auto& scope : b.erased_scopes) {
     // A scope erased now takes its earlier pending changes with it.
     for (auto it = st.changes.begin(); it != st.changes.end();)
-      it = it->second.scope == scope ? st.changes.erase(it) : std::next(it);
+      it = in_scope(it->second, scope) ? st.changes.erase(it) : std::next(it);
     std::erase_if(st.events, [&](const store::event_record& e) { return e.scope == scope; });
     st.erased_scopes.push_back(scope);
+    st.gone_scopes.insert(scope);
   }
   for (auto& c : b.changes) {
+    if (gone(st, c))
+      continue;
     auto k = c.what;
     st.changes.insert_or_assign(std::move(k), std::move(c));
   }
   for (auto& e : b.events)
-    st.events.push_back(std::move(e));
+    if (!st.gone_scopes.count(e.scope))
+      st.events.push_back(std::move(e));
 }
 
 store::encoded_batch encode_pending(const store_state& st) {

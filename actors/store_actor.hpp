@@ -20,6 +20,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -48,6 +49,11 @@ struct store_state {
   std::map<store::key, store::change> changes; // pending, latest per entity
   std::vector<store::event_record> events;     // pending, in order
   std::vector<std::string> erased_scopes;      // pending
+  // Every scope erased since start: a change or event for one (the workspace
+  // row included, whose scope is its account) is dropped, whether it was
+  // pending or arrives late from the workspace's actors on their way out;
+  // written after the erase it would bring the workspace back at restart.
+  std::set<std::string> gone_scopes;
   std::vector<caf::response_promise> waiters;  // syncs the next commit answers
   bool tick_scheduled = false;
   bool retry_scheduled = false;

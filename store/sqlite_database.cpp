@@ -253,8 +253,13 @@ void backup(const std::filesystem::path& from, const std::filesystem::path& to) 
     std::string msg = what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
     if (src)
       sqlite3_close(src);
-    if (dst)
+    if (dst) {
       sqlite3_close(dst);
+      // The target did not exist before: leave none behind (a half copy, or
+      // an empty file that would make the retry refuse "already exists").
+      std::error_code ec;
+      std::filesystem::remove(to, ec);
+    }
     throw store_error(msg);
   };
   if (sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)

@@ -1,0 +1,183 @@
+#pragma once
+// Entities with every field set to something other than its default, so a
+// field the codec forgets cannot pass unnoticed.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "model/taskrouter.hpp"
+
+namespace sb::test {
+
+// A time with a sub-microsecond part (the store keeps microseconds).
+inline model::time_point at(std::int64_t micros_since_epoch, int extra_ns = 789) {
+  return model::time_point(std::chrono::duration_cast<model::time_point::duration>(
+    std::chrono::microseconds(micros_since_epoch) + std::chrono::nanoseconds(extra_ns)));
+}
+
+constexpr std::int64_t base_us = 1'790'000'000'123'456; // 2026-09, with a fraction
+
+inline model::workspace sample_workspace(const std::string& sid = "WS00000000000000000000000000000001") {
+  model::workspace x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.friendly_name = "Support \"EU\" – nuit\nline two";
+  x.event_callback_url = "https://example.test/events?a=1&b=2";
+  x.events_filter = "task.created,worker.activity.update";
+  x.multi_task_enabled = false;
+  x.prioritize_queue_order = model::task_order::lifo;
+  x.default_activity_sid = "WA00000000000000000000000000000001";
+  x.default_activity_name = "Offline";
+  x.timeout_activity_sid = "WA00000000000000000000000000000002";
+  x.timeout_activity_name = "Timed out";
+  x.created = at(base_us + 1);
+  x.updated = at(base_us + 2);
+  return x;
+}
+
+inline model::activity sample_activity(const std::string& sid = "WA00000000000000000000000000000003") {
+  model::activity x;
+  x.sid = sid;
+  x.friendly_name = "Lunch";
+  x.available = true;
+  x.created = at(base_us + 3);
+  x.updated = at(base_us + 4);
+  return x;
+}
+
+inline model::task_channel sample_channel() {
+  model::task_channel x;
+  x.sid = "TC00000000000000000000000000000001";
+  x.unique_name = "whatsapp";
+  x.friendly_name = "WhatsApp";
+  x.channel_optimized_routing = true;
+  x.created = at(base_us + 5);
+  x.updated = at(base_us + 6);
+  return x;
+}
+
+inline model::task_queue sample_queue() {
+  model::task_queue x;
+  x.sid = "WQ00000000000000000000000000000001";
+  x.friendly_name = "Billing";
+  x.target_workers = "skills HAS 'billing' AND level >= 2";
+  x.max_reserved_workers = 5;
+  x.order = model::task_order::lifo;
+  x.reservation_activity_sid = "WA00000000000000000000000000000004";
+  x.reservation_activity_name = "Reserved";
+  x.assignment_activity_sid = "WA00000000000000000000000000000005";
+  x.assignment_activity_name = "Busy";
+  x.created = at(base_us + 7);
+  x.updated = at(base_us + 8);
+  return x;
+}
+
+inline model::worker_channel sample_worker_channel(int n) {
+  model::worker_channel c;
+  c.sid = "WC0000000000000000000000000000000" + std::to_string(n);
+  c.task_channel_sid = "TC0000000000000000000000000000000" + std::to_string(n);
+  c.task_channel_unique_name = "chan" + std::to_string(n);
+  c.configured_capacity = 3 + n;
+  c.assigned_tasks = 2; // not stored: recovery counts the load from held reservations
+  c.available = false;
+  c.created = at(base_us + 100 + n);
+  c.updated = at(base_us + 200 + n);
+  return c;
+}
+
+inline model::worker sample_worker(const std::string& sid = "WK00000000000000000000000000000001") {
+  model::worker x;
+  x.sid = sid;
+  x.friendly_name = "Ada";
+  x.activity_sid = "WA00000000000000000000000000000006";
+  x.activity_name = "Available";
+  x.available = true;
+  x.attributes = R"({"skills":["billing"],"level":3})";
+  x.channels = {sample_worker_channel(1), sample_worker_channel(2)};
+  x.created = at(base_us + 9);
+  x.updated = at(base_us + 10);
+  x.status_changed = at(base_us + 11);
+  return x;
+}
+
+inline model::workflow sample_workflow() {
+  model::workflow x;
+  x.sid = "WW00000000000000000000000000000001";
+  x.friendly_name = "Main";
+  x.configuration = R"({"task_routing":{"filters":[],"default_filter":{"queue":"WQ1"}}})";
+  x.assignment_callback_url = "https://example.test/assign";
+  x.fallback_assignment_callback_url = "https://example.test/fallback";
+  x.task_reservation_timeout = 45;
+  x.created = at(base_us + 12);
+  x.updated = at(base_us + 13);
+  return x;
+}
+
+inline model::task sample_task(const std::string& sid = "WT00000000000000000000000000000001",
+                               std::uint64_t order = 18'000'000'000'000'000'001ULL) {
+  model::task x;
+  x.sid = sid;
+  x.attributes = R"({"type":"support","nested":{"x":[1,2]}})";
+  x.status = model::task_status::wrapping;
+  x.priority = -7;
+  x.timeout = 3600;
+  x.reason = "customer hung up";
+  x.task_channel_sid = "TC00000000000000000000000000000002";
+  x.task_channel_unique_name = "voice";
+  x.workflow_sid = "WW00000000000000000000000000000002";
+  x.workflow_friendly_name = "Escalations";
+  x.queue_sid = "WQ00000000000000000000000000000002";
+  x.queue_friendly_name = "Tier 2";
+  x.routing_target = "WK00000000000000000000000000000009";
+  x.ignore_capacity = true;
+  x.order = order; // above 2^63: the unsigned range must survive
+  x.version = 42;
+  x.routing_filter = 3;
+  x.routing_step = 2;
+  x.reserved_once = true;
+  x.created = at(base_us + 14);
+  x.updated = at(base_us + 15);
+  x.queue_entered = at(base_us + 16);
+  x.virtual_start = at(base_us - 1'000'000'000);
+  x.worker_sid = "WK00000000000000000000000000000002";
+  x.reservation_sid = "WR00000000000000000000000000000001";
+  return x;
+}
+
+inline model::reservation sample_reservation(const std::string& sid = "WR00000000000000000000000000000002") {
+  model::reservation x;
+  x.sid = sid;
+  x.task_sid = "WT00000000000000000000000000000003";
+  x.worker_sid = "WK00000000000000000000000000000003";
+  x.worker_name = "Grace";
+  x.task_channel = "chat";
+  x.status = model::reservation_status::rescinded;
+  x.created = at(base_us + 17);
+  x.updated = at(base_us + 18);
+  return x;
+}
+
+inline model::event sample_event(const std::string& sid = "EV00000000000000000000000000000001",
+                                 model::time_point date = at(base_us + 19)) {
+  model::event x;
+  x.sid = sid;
+  x.event_type = "reservation.accepted";
+  x.description = "Reservation accepted by \"Ada\"";
+  x.resource_type = "reservation";
+  x.resource_sid = "WR00000000000000000000000000000004";
+  x.actor_type = "worker";
+  x.actor_sid = "WK00000000000000000000000000000004";
+  x.data = {{"task_priority", "5"}, {"task_attributes", R"({"a":"b"})"}, {"empty", ""}};
+  x.date = date;
+  x.task_sid = "WT00000000000000000000000000000004";
+  x.worker_sid = "WK00000000000000000000000000000005";
+  x.reservation_sid = "WR00000000000000000000000000000005";
+  x.queue_sid = "WQ00000000000000000000000000000004";
+  x.workflow_sid = "WW00000000000000000000000000000004";
+  x.task_channel = "sms";
+  x.task_created = at(base_us - 5'000'000);
+  return x;
+}
+
+} // namespace sb::test

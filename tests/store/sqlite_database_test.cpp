@@ -1,0 +1,371 @@
+// The SQLite database on real temporary files: what goes in comes out,
+// scopes and events, all-or-nothing batches, schema versions, durability.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "helpers.hpp"
+#include "samples.hpp"
+#include "sqlite_probes.hpp"
+#include "store/codec.hpp"
+#include "store/database.hpp"
+
+using namespace sb;
+using test::raw_db;
+using test::sorted;
+using test::temp_dir;
+using test::tuples;
+
+namespace {
+
+const std::string account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const std::string ws_a = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const std::string ws_b = "WSbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+store::row row_of(const std::string& scope, const store::entity& e) {
+  auto sid = std::visit([](auto& x) { return x.sid; }, e);
+  return store::row{store::kind_of(e), sid, scope, store::encode(e)};
+}
+
+store::event_row event_of(const std::string& scope, const std::string& sid, std::int64_t at_ms) {
+  auto ev = test::sample_event(sid, model::time_point(std::chrono::milliseconds(at_ms)));
+  return store::event_row{sid, scope, at_ms, store::encode(ev)};
+}
+
+// Two workspaces, each with a few entities.
+store::encoded_batch two_workspaces() {
+  store::encoded_batch b;
+  b.puts.push_back(row_of(account, test::sample_workspace(ws_a)));
+  b.puts.push_back(row_of(account, test::sample_workspace(ws_b)));
+  b.puts.push_back(row_of(ws_a, test::sample_activity("WAa1")));
+  b.puts.push_back(row_of(ws_a, test::sample_worker("WKa1")));
+  b.puts.push_back(row_of(ws_a, test::sample_task("WTa1", 1)));
+  b.puts.push_back(row_of(ws_b, test::sample_activity("WAb1")));
+  b.puts.push_back(row_of(ws_b, test::sample_task("WTb1", 1)));
+  b.puts.push_back(row_of(ws_b, test::sample_reservation("WRb1")));
+  return b;
+}
+
+std::size_t files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("write then load_entities returns exactly what was put", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  CHECK(db->load_entities().empty());
+  auto b = two_workspaces();
+  db->write(b);
+  CHECK(sorted(db->load_entities()) == sorted(b.puts));
+
+  SECTION("a put of an existing key replaces its document and scope") {
+    store::encoded_batch u;
+    auto moved = row_of(ws_b, test::sample_task("WTa1", 99));
+    u.puts.push_back(moved);
+    db->write(u);
+    auto want = b.puts;
+    for (auto& r : want)
+      if (r.kind == "task" && r.sid == "WTa1")
+        r = moved;
+    CHECK(sorted(db->load_entities()) == sorted(want));
+  }
+
+  SECTION("erase removes exactly the named entity; erasing an absent one is no error") {
+    store::encoded_batch e;
+    e.erases.emplace_back("task", "WTa1");
+    e.erases.emplace_back("task", "WTnever");
+    e.erases.emplace_back("worker", "WTb1"); // right SID, wrong kind: nothing goes
+    db->write(e);
+    auto want = b.puts;
+    std::erase_if(want, [](auto& r) { return r.kind == "task" && r.sid == "WTa1"; });
+    CHECK(sorted(db->load_entities()) == sorted(want));
+  }
+
+  SECTION("the data survives closing and reopening the file") {
+    db.reset();
+    auto again = store::open_sqlite(dir / "sb.db", store::durability::normal);
+    CHECK(sorted(again->load_entities()) == sorted(b.puts));
+  }
+}
+
+TEST_CASE("an erased scope takes its rows, its events and its workspace row", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  auto b = two_workspaces();
+  b.events = {event_of(ws_a, "EVa1", 1000), event_of(ws_b, "EVb1", 1001), event_of(ws_a, "EVa2", 1002)};
+  db->write(b);
+  REQUIRE(db->load_events(0, 100).size() == 3);
+
+  store::encoded_batch del;
+  del.erased_scopes.push_back(ws_a);
+  db->write(del);
+
+  auto want = b.puts;
+  std::erase_if(want, [](auto& r) { return r.scope == ws_a || r.sid == ws_a; });
+  REQUIRE(want.size() == 4); // workspace b and its three rows
+  CHECK(sorted(db->load_entities()) == sorted(want));
+  CHECK(tuples(db->load_events(0, 100)) == tuples({b.events[1]}));
+
+  SECTION("within one batch the scope goes first, then puts, erases and events apply") {
+    store::encoded_batch mixed;
+    mixed.erased_scopes.push_back(ws_b);
+    mixed.puts.push_back(row_of(ws_b, test::sample_activity("WAb2")));
+    mixed.erases.emplace_back("activity", "WAb2");
+    mixed.events.push_back(event_of(ws_b, "EVb2", 2000));
+    db->write(mixed);
+    CHECK(db->load_entities().empty());
+    CHECK(tuples(db->load_events(0, 100)) == tuples({mixed.events[0]}));
+  }
+}
+
+TEST_CASE("load_events keeps the newest N of each scope, oldest first, from since_ms", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::normal);
+  // Interleaved writes of two scopes, in several batches.
+  std::vector<store::event_row> a, b;
+  for (int i = 0; i < 6; ++i) {
+    store::encoded_batch batch;
+    a.push_back(event_of(ws_a, "EVa" + std::to_string(i), 10'000 + 100 * i));
+    batch.events.push_back(a.back());
+    if (i % 2 == 0) {
+      b.push_back(event_of(ws_b, "EVb" + std::to_string(i), 10'000 + 100 * i + 50));
+      batch.events.push_back(b.back());
+    }
+    db->write(batch);
+  }
+  REQUIRE(b.size() == 3);
+
+  auto only = [](const std::vector<store::event_row>& rows, const std::string& scope) {
+    std::vector<store::event_row> out;
+    for (auto& r : rows)
+      if (r.scope == scope)
+        out.push_back(r);
+    return out;
+  };
+
+  SECTION("everything when the limit is large") {
+    auto all = db->load_events(0, 1000);
+    CHECK(all.size() == 9);
+    CHECK(tuples(only(all, ws_a)) == tuples(a));
+    CHECK(tuples(only(all, ws_b)) == tuples(b));
+    // Oldest first across scopes too: the order they were written in.
+    for (std::size_t i = 1; i < all.size(); ++i)
+      CHECK(all[i - 1].at_ms < all[i].at_ms);
+  }
+  SECTION("the newest N per scope") {
+    auto some = db->load_events(0, 2);
+    CHECK(some.size() == 4);
+    CHECK(tuples(only(some, ws_a)) == tuples({a[4], a[5]}));
+    CHECK(tuples(only(some, ws_b)) == tuples({b[1], b[2]}));
+  }
+  SECTION("since_ms is inclusive and leaves older events out") {
+    auto recent = db->load_events(10'300, 1000); // a[3] is exactly at 10,300
+    CHECK(tuples(only(recent, ws_a)) == tuples({a[3], a[4], a[5]}));
+    CHECK(tuples(only(recent, ws_b)) == tuples({b[2]}));
+    CHECK(db->load_events(20'000, 1000).empty());
+  }
+  SECTION("a limit of zero loads nothing") {
+    CHECK(db->load_events(0, 0).empty());
+  }
+}
+
+TEST_CASE("purge_events deletes by age and counts what went", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::normal);
+  store::encoded_batch b;
+  for (int i = 0; i < 10; ++i)
+    b.events.push_back(event_of(i % 2 ? ws_a : ws_b, "EV" + std::to_string(i), 5'000 + i));
+  db->write(b);
+  CHECK(db->purge_events(5'000) == 0); // strictly older only
+  CHECK(db->purge_events(5'004) == 4);
+  CHECK(db->purge_events(5'004) == 0);
+  auto left = db->load_events(0, 100);
+  CHECK(tuples(left) == tuples(std::vector<store::event_row>(b.events.begin() + 4, b.events.end())));
+  CHECK(db->purge_events(1'000'000) == 6);
+  CHECK(db->load_events(0, 100).empty());
+}
+
+TEST_CASE("a batch SQLite rejects half-way leaves nothing of itself behind", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  auto db = store::open_sqlite(file, store::durability::full);
+  auto first = two_workspaces();
+  first.events = {event_of(ws_a, "EVa1", 1000), event_of(ws_b, "EVb1", 1001)};
+  db->write(first);
+  auto entities_before = sorted(db->load_entities());
+  auto events_before = tuples(db->load_events(0, 100));
+
+  // Another connection makes the database refuse one particular event: the
+  // last statement of the batch, so every other part has already run.
+  raw_db other(file);
+  other.exec("CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.sid = 'EVpoison' "
+             "BEGIN SELECT RAISE(ABORT, 'poisoned event refused'); END");
+
+  store::encoded_batch bad;
+  bad.erased_scopes.push_back(ws_b);
+  bad.puts.push_back(row_of(ws_a, test::sample_activity("WAa2")));
+  bad.puts.push_back(row_of(ws_a, test::sample_task("WTa1", 777))); // replaces an existing row
+  bad.erases.emplace_back("worker", "WKa1");
+  bad.events.push_back(event_of(ws_a, "EVa2", 2000));
+  bad.events.push_back(event_of(ws_a, "EVpoison", 2001));
+  try {
+    db->write(bad);
+    FAIL("the poisoned batch was accepted");
+  } catch (const store::store_error& e) {
+    CHECK(std::string(e.what()).find("poisoned event refused") != std::string::npos);
+  }
+  CHECK(sorted(db->load_entities()) == entities_before);
+  CHECK(tuples(db->load_events(0, 100)) == events_before);
+  // And from outside: no transaction was left open holding the changes.
+  CHECK(other.integer("SELECT count(*) FROM entities") == static_cast<std::int64_t>(entities_before.size()));
+  CHECK(other.integer("SELECT count(*) FROM events") == static_cast<std::int64_t>(events_before.size()));
+
+  // The connection is usable afterwards: the same batch without the poison goes in whole.
+  bad.events.pop_back();
+  db->write(bad);
+  auto now = db->load_entities();
+  CHECK(std::none_of(now.begin(), now.end(), [](auto& r) { return r.scope == ws_b || r.sid == ws_b; }));
+  CHECK(std::any_of(now.begin(), now.end(), [](auto& r) { return r.sid == "WAa2"; }));
+  CHECK(std::none_of(now.begin(), now.end(), [](auto& r) { return r.sid == "WKa1"; }));
+  CHECK(tuples(db->load_events(0, 100)) == tuples({first.events[0], bad.events[0]}));
+}
+
+TEST_CASE("a new file gets the current schema version and reopening keeps the data", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  {
+    auto db = store::open_sqlite(file, store::durability::full);
+    db->write(two_workspaces());
+  }
+  {
+    raw_db raw(file, SQLITE_OPEN_READONLY);
+    CHECK(raw.integer("PRAGMA user_version") == store::schema_version);
+    CHECK(raw.integer("SELECT count(*) FROM sqlite_schema WHERE name IN ('entities', 'events')") == 2);
+  }
+  auto db = store::open_sqlite(file, store::durability::full);
+  CHECK(sorted(db->load_entities()) == sorted(two_workspaces().puts));
+  raw_db raw(file, SQLITE_OPEN_READONLY);
+  CHECK(raw.integer("PRAGMA user_version") == store::schema_version);
+}
+
+TEST_CASE("an empty SQLite file at version 0 is migrated", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  {
+    raw_db raw(file);
+    raw.exec("CREATE TABLE unrelated (x)"); // a real database file, version 0
+  }
+  auto db = store::open_sqlite(file, store::durability::full);
+  db->write(two_workspaces());
+  raw_db raw(file, SQLITE_OPEN_READONLY);
+  CHECK(raw.integer("PRAGMA user_version") == store::schema_version);
+  CHECK(raw.integer("SELECT count(*) FROM entities") == 8);
+}
+
+TEST_CASE("a database newer than this binary is refused and left untouched", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  int newer = store::schema_version + 1;
+  {
+    raw_db raw(file);
+    raw.exec("CREATE TABLE future (x); PRAGMA user_version = " + std::to_string(newer));
+  }
+  try {
+    store::open_sqlite(file, store::durability::full);
+    FAIL("a newer database was opened");
+  } catch (const store::store_error& e) {
+    std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.find("newer") != std::string::npos);
+    CHECK(msg.find(std::to_string(newer)) != std::string::npos);
+    CHECK(msg.find(std::to_string(store::schema_version)) != std::string::npos);
+  }
+  raw_db raw(file, SQLITE_OPEN_READONLY);
+  CHECK(raw.integer("PRAGMA user_version") == newer);
+  CHECK(raw.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'entities'") == 0);
+}
+
+TEST_CASE("a file that is not a database is refused with a store_error", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  {
+    std::ofstream out(file);
+    out << "this is not an SQLite database, just text long enough to have a header of sorts\n";
+  }
+  CHECK_THROWS_AS(store::open_sqlite(file, store::durability::full), store::store_error);
+  CHECK_THROWS_AS(store::open_sqlite(dir / "missing-dir" / "sb.db", store::durability::full),
+                  store::store_error);
+}
+
+TEST_CASE("durability full and normal: WAL, and synchronous FULL or NORMAL on the store's connection", "[store]") {
+  temp_dir dir;
+  struct mode {
+    store::durability d;
+    int synchronous;
+  };
+  for (auto [d, synchronous] : {mode{store::durability::full, 2}, mode{store::durability::normal, 1}}) {
+    std::string name = store::to_string(d);
+    SECTION(name) {
+      CHECK(store::parse_durability(name) == d);
+      auto file = dir / (name + ".db");
+      test::sync_counter syncs;
+      std::unique_ptr<store::database> db;
+      sqlite3* conn = nullptr;
+      {
+        test::connection_catcher catcher;
+        db = store::open_sqlite(file, d);
+        conn = catcher.caught();
+      }
+      REQUIRE(conn);
+      auto own = raw_db::borrow(conn);
+      CHECK(own.integer("PRAGMA synchronous") == synchronous);
+      CHECK(own.text("PRAGMA journal_mode") == "wal");
+      // journal_mode is a property of the file: a second connection sees it.
+      raw_db other(file, SQLITE_OPEN_READONLY);
+      CHECK(other.text("PRAGMA journal_mode") == "wal");
+
+      // What the setting means: full syncs the WAL at every commit, normal
+      // at checkpoints only (none in a few small commits).
+      syncs.reset();
+      const int commits = 10;
+      for (int i = 0; i < commits; ++i) {
+        store::encoded_batch b;
+        b.puts.push_back(row_of(ws_a, test::sample_task("WT" + std::to_string(i), i)));
+        db->write(b);
+      }
+      if (d == store::durability::full)
+        CHECK(syncs.wal() >= commits);
+      else
+        CHECK(syncs.wal() == 0);
+      CHECK(db->load_entities().size() == commits);
+    }
+  }
+  CHECK(store::parse_durability("memory") == store::durability::memory);
+  CHECK_FALSE(store::parse_durability("FULL"));
+  CHECK_FALSE(store::parse_durability(""));
+}
+
+TEST_CASE("durability memory keeps nothing on disk", "[store]") {
+  temp_dir dir;
+  auto file = dir / "sb.db";
+  {
+    auto db = store::open_sqlite(file, store::durability::memory);
+    auto b = two_workspaces();
+    b.events = {event_of(ws_a, "EVa1", 1000)};
+    db->write(b);
+    CHECK(sorted(db->load_entities()) == sorted(b.puts));
+    CHECK(db->load_events(0, 10).size() == 1);
+    CHECK(files_in(dir.path()) == 0);
+  }
+  CHECK(files_in(dir.path()) == 0);
+  auto again = store::open_sqlite(file, store::durability::memory);
+  CHECK(again->load_entities().empty());
+  CHECK(again->load_events(0, 10).empty());
+}
