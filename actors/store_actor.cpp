@@ -72,6 +72,11 @@ void merge(store_state& st, store::write_batch& b) {
   for (auto& e : b.events)
     if (!st.gone_scopes.count(e.scope))
       st.events.push_back(std::move(e));
+  if (st.events.size() > st.options.max_pending_events) {
+    auto excess = st.events.size() - st.options.max_pending_events;
+    st.events.erase(st.events.begin(), st.events.begin() + static_cast<std::ptrdiff_t>(excess));
+    st.events_dropped += excess;
+  }
 }
 
 store::encoded_batch encode_pending(const store_state& st) {
@@ -124,7 +129,12 @@ bool commit(store_actor_type* self) {
   st.events.clear();
   st.erased_scopes.clear();
   if (!st.healthy) {
-    caf::aout(self) << "store: writes succeed again" << std::endl;
+    caf::aout(self) << "store: writes succeed again";
+    if (st.events_dropped > 0)
+      caf::aout(self) << "; " << st.events_dropped
+                      << " events recorded during the outage were dropped (over the in-memory limit)";
+    caf::aout(self) << std::endl;
+    st.events_dropped = 0;
     st.last_error.clear();
     set_healthy(st, true);
   }

@@ -39,6 +39,9 @@ struct store_options {
   std::chrono::seconds event_retention{30 * 24 * 3600};
   std::chrono::milliseconds retry_interval{1000};
   std::chrono::seconds purge_interval{60};
+  // While writes fail, new events wait in memory; beyond this many the oldest
+  // are dropped (and counted), so a long outage cannot exhaust memory.
+  std::size_t max_pending_events = 500000;
   metrics::store_metrics metrics;
   std::shared_ptr<std::atomic<bool>> writable; // read by the HTTP adapter
 };
@@ -58,6 +61,7 @@ struct store_state {
   bool tick_scheduled = false;
   bool retry_scheduled = false;
   bool healthy = true;
+  std::uint64_t events_dropped = 0;
   std::string last_error;
   static inline const char* name = "store";
 };

@@ -167,10 +167,10 @@ for mode in $modes; do
   if [ -n "$d_commit_seconds_sum" ]; then
     store=$(awk -v cs="$d_commit_seconds_sum" -v cc="$d_commit_seconds_count" -v bs="$d_batch_changes_sum" \
                 -v bc="$d_batch_changes_count" -v w="$wall" -v f="${d_write_failures_total:-0}" 'BEGIN {
-      printf "   disk share %.2f", cs / w
-      printf "   changes/commit %s", bc > 0 ? sprintf("%.1f", bs / bc) : "n/a"
-      printf "   commits/s %.0f", cc / w
-      if (f > 0) printf "   write failures %d", f }')
+      printf("   disk share %.2f", cs / w)
+      printf("   changes/commit %s", (bc > 0 ? sprintf("%.1f", bs / bc) : "n/a"))
+      printf("   commits/s %.0f", cc / w)
+      if (f > 0) printf("   write failures %d", f) }')
   else
     store="   (no switchboard_store_* metrics)"
   fi
