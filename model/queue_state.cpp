@@ -143,10 +143,30 @@ void queue_state::enqueue(queued_task t) {
   dirty_tasks_.insert(sid);
 }
 
+void queue_state::count_unanswered(const std::string& worker_sid, const std::string& channel,
+                                   int delta) {
+  auto w = unanswered_.find(worker_sid);
+  if (w == unanswered_.end()) {
+    if (delta <= 0)
+      return;
+    w = unanswered_.emplace(worker_sid, std::unordered_map<std::string, int>{}).first;
+  }
+  auto& n = w->second[channel];
+  n = std::max(0, n + delta);
+  if (n == 0) {
+    w->second.erase(channel);
+    if (w->second.empty())
+      unanswered_.erase(w);
+  }
+}
+
 bool queue_state::remove(const std::string& task_sid) {
   auto it = tasks_.find(task_sid);
   if (it == tasks_.end())
     return false;
+  for (auto& h : it->second.holders)
+    if (!h.reserved)
+      count_unanswered(h.worker_sid, it->second.task.channel_name, -1);
   if (it->second.waiting)
     waiting_erase(it->second);
   tasks_.erase(it);
@@ -159,6 +179,9 @@ bool queue_state::requeue(const std::string& task_sid, const std::string& exclud
   if (it == tasks_.end())
     return false;
   auto& e = it->second;
+  for (auto& h : e.holders)
+    if (!h.reserved && (exclude_worker.empty() || h.worker_sid == exclude_worker))
+      count_unanswered(h.worker_sid, e.task.channel_name, -1);
   if (exclude_worker.empty()) {
     e.holders.clear();
   } else {
@@ -191,6 +214,7 @@ void queue_state::offer_refused(const std::string& task_sid, const std::string& 
   auto h = find_offer(e.holders, worker_sid);
   if (h == e.holders.end())
     return;
+  count_unanswered(h->worker_sid, e.task.channel_name, -1);
   e.holders.erase(h);
   sync_waiting(e);
   dirty_tasks_.insert(task_sid);
@@ -201,8 +225,10 @@ void queue_state::offer_accepted(const std::string& task_sid, const std::string&
   if (it == tasks_.end())
     return;
   auto h = find_offer(it->second.holders, worker_sid);
-  if (h != it->second.holders.end())
+  if (h != it->second.holders.end()) {
     h->reserved = true;
+    count_unanswered(h->worker_sid, it->second.task.channel_name, -1);
+  }
 }
 
 std::size_t queue_state::holders(const std::string& task_sid) const {
@@ -233,6 +259,9 @@ void queue_state::upsert_worker(worker_view v) {
   } else {
     it = workers_.emplace(v.sid, std::move(v)).first;
   }
+  if (auto u = unanswered_.find(it->first); u != unanswered_.end())
+    for (auto& [channel, n] : u->second)
+      it->second.add_load(channel, n);
   index(it->second);
   dirty_workers_.insert(it->first);
 }
@@ -251,6 +280,7 @@ void queue_state::release_offers(const std::string& worker_sid) {
     auto h = find_offer(e.holders, worker_sid);
     if (h == e.holders.end())
       continue;
+    count_unanswered(h->worker_sid, e.task.channel_name, -1);
     e.holders.erase(h);
     sync_waiting(e);
     dirty_tasks_.insert(sid);
@@ -369,6 +399,7 @@ const worker_view* queue_state::best_worker(const entry& e) const {
 
 void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) {
   e.holders.push_back({w.sid, false});
+  count_unanswered(w.sid, e.task.channel_name, 1);
   sync_waiting(e);
   unindex(w);
   w.add_load(e.task.channel_name, 1);
@@ -378,7 +409,19 @@ void queue_state::make_offer(entry& e, worker_view& w, std::vector<offer>& out) 
 
 std::vector<offer> queue_state::match() {
   std::vector<offer> out;
-  if (!dirty_tasks_.empty()) {
+  // A full worker counts only while some waiting task ignores capacity.
+  auto usable = [&](const worker_view* w) {
+    return w->has_any_room() || (ignore_capacity_waiting_ > 0 && w->available);
+  };
+  std::vector<worker_view*> ws;
+  for (auto& sid : dirty_workers_) {
+    auto it = workers_.find(sid);
+    if (it != workers_.end() && usable(&it->second))
+      ws.push_back(&it->second);
+  }
+  dirty_workers_.clear();
+  if (ws.empty()) {
+    // Only tasks changed: each, in queue order, goes to the best worker of all.
     std::vector<key> keys;
     keys.reserve(dirty_tasks_.size());
     for (auto& sid : dirty_tasks_) {
@@ -397,38 +440,39 @@ std::vector<offer> queue_state::match() {
         make_offer(e, workers_.at(w->sid), out);
       }
     }
+    return out;
   }
-  if (!dirty_workers_.empty() && !waiting_.empty()) {
-    // Workers whose change may let them take a waiting task: each waiting
-    // task, in queue order, goes to the best of them by its own rules
-    // (order_by, then idle time). A full worker counts only while some
-    // waiting task ignores capacity.
-    auto usable = [&](const worker_view* w) {
-      return w->has_any_room() || (ignore_capacity_waiting_ > 0 && w->available);
-    };
-    std::vector<worker_view*> ws;
-    for (auto& sid : dirty_workers_) {
-      auto it = workers_.find(sid);
-      if (it != workers_.end() && usable(&it->second))
-        ws.push_back(&it->second);
-    }
-    for (auto it = waiting_.begin(); it != waiting_.end() && !ws.empty();) {
-      auto& e = tasks_.at(it->sid);
-      ++it; // make_offer may erase the current key
-      while (e.waiting) {
-        worker_view* best = nullptr;
+  // Workers changed too: one pass over the waiting tasks in queue order, so
+  // no changed task takes a changed worker's slot ahead of a task that comes
+  // first. A changed task may go to any worker (the best of all, by its own
+  // rules); an unchanged one has already seen the unchanged workers, so only
+  // the changed workers are new to it.
+  std::unordered_set<std::string> changed;
+  for (auto& sid : dirty_tasks_)
+    if (auto it = tasks_.find(sid); it != tasks_.end() && it->second.waiting)
+      changed.insert(sid);
+  dirty_tasks_.clear();
+  for (auto it = waiting_.begin(); it != waiting_.end() && (!ws.empty() || !changed.empty());) {
+    auto& e = tasks_.at(it->sid);
+    ++it; // make_offer may erase the current key
+    bool is_changed = changed.erase(e.task.sid) > 0;
+    while (e.waiting) {
+      worker_view* best = nullptr;
+      if (is_changed) {
+        if (auto* w = best_worker(e))
+          best = &workers_.at(w->sid);
+      } else {
         for (auto* w : ws)
           if (eligible(*w, e) && (!best || better(*w, *best, e.task)))
             best = w;
-        if (!best)
-          break;
-        make_offer(e, *best, out);
       }
-      ws.erase(std::remove_if(ws.begin(), ws.end(), [&](worker_view* w) { return !usable(w); }),
-               ws.end());
+      if (!best)
+        break;
+      make_offer(e, *best, out);
     }
+    ws.erase(std::remove_if(ws.begin(), ws.end(), [&](worker_view* w) { return !usable(w); }),
+             ws.end());
   }
-  dirty_workers_.clear();
   return out;
 }
 

@@ -191,6 +191,11 @@ class queue_state {
   std::unordered_map<std::string, worker_view> workers_;
   std::unordered_set<std::string> dirty_tasks_;
   std::unordered_set<std::string> dirty_workers_;
+  // Offers each worker has not answered yet, by channel. A worker's own view
+  // (upsert_worker) cannot count them, since it has not seen them; they are
+  // added back on top of it so a fresh view never frees a slot twice.
+  std::unordered_map<std::string, std::unordered_map<std::string, int>> unanswered_;
+  void count_unanswered(const std::string& worker_sid, const std::string& channel, int delta);
 };
 
 } // namespace sb::model

@@ -1296,3 +1296,40 @@ TEST_CASE("release_offers returns a deleted worker's unanswered offers to waitin
   REQUIRE(offers.size() == 1);
   REQUIRE(offers[0].worker_sid == "WB");
 }
+
+// A worker's own view counts only the offers it has seen. When it reports
+// after answering the first of two offers, the second (still in flight) must
+// stay counted, or the queue would offer a third task into a slot that is
+// already promised.
+TEST_CASE("queue_state keeps unanswered offers counted when a worker's view arrives", "[model][queue]") {
+  queue_state q;
+  auto w = worker("W", 0);
+  channel(w, chat)->capacity = 2;
+  q.upsert_worker(w);
+  q.enqueue(task("A", 5, 1));
+  q.enqueue(task("B", 4, 2));
+  auto offers = q.match();
+  REQUIRE(offers.size() == 2);
+  CHECK(load_of(q, "W", chat) == 2);
+
+  // The worker took A and reports load 1; B's offer is still on its way.
+  q.offer_accepted("A", "W");
+  auto seen = w;
+  channel(seen, chat)->load = 1;
+  seen.version = 2;
+  q.upsert_worker(seen);
+  CHECK(load_of(q, "W", chat) == 2);
+  q.enqueue(task("C", 9, 3));
+  CHECK(q.match().empty());
+
+  // Once B's offer is answered (refused here), the slot is really free.
+  q.offer_refused("B", "W");
+  auto freed = w;
+  channel(freed, chat)->load = 1;
+  freed.version = 3;
+  q.upsert_worker(freed);
+  CHECK(load_of(q, "W", chat) == 1);
+  auto next = q.match();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].task_sid == "C");
+}
