@@ -2253,10 +2253,12 @@ void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_p
     return;
   }
   auto* wf = find_workflow(st, task.workflow_sid);
-  if (!wf || task.routing_filter == -2 || task.routing_step < 0) {
-    start_routing(self, e, {}); // never reached a target: route from the start
+  if (!wf) {
+    start_routing(self, e, {}); // its workflow is gone: nothing to resume
     return;
   }
+  // A task that had not reached a target yet starts at its filter's first.
+  bool fresh = task.routing_filter == -2 || task.routing_step < 0;
   route_task r;
   r.task_sid = task.sid;
   r.attributes = e.attributes;
@@ -2264,11 +2266,12 @@ void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_p
   r.priority = task.priority;
   r.order = task.order;
   r.ignore_capacity = task.ignore_capacity;
-  r.filter = task.routing_filter;
-  r.target = task.routing_step - 1;
-  r.resumed = true;
-  r.elapsed_ms = std::max<std::int64_t>(
-    0, std::chrono::duration_cast<std::chrono::milliseconds>(t - task.queue_entered).count());
+  r.filter = fresh ? -2 : task.routing_filter;
+  r.target = fresh ? -1 : task.routing_step - 1;
+  r.resumed = !fresh;
+  if (!fresh)
+    r.elapsed_ms = std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(t - task.queue_entered).count());
   // Straight to the queue, not through the workflow actor: every queue then
   // holds all of its recovered tasks before the first worker (spawned after
   // this) tells it it is available, so the highest priority is offered first.
@@ -2512,8 +2515,9 @@ void on_task_queued(self_ptr self, task_queued& q) {
   e.task.queue_sid = q.queue_sid;
   e.task.queue_friendly_name = q.queue_name;
   e.task.priority = q.priority;
-  // A task resumed after a restart keeps its time in the target.
-  e.task.queue_entered = now() - std::chrono::milliseconds(q.elapsed_ms);
+  // A task resumed after a restart keeps the time it entered its target.
+  if (!q.resumed)
+    e.task.queue_entered = now();
   if (e.task.routing_filter != direct_route) {
     e.task.routing_filter = q.filter;
     e.task.routing_step = q.target;
