@@ -116,7 +116,10 @@ printf 'hello world\n' > "$work/nginx/html/index.html"
 # nginx's workers run as an unprivileged user: the files must be readable.
 chmod 755 "$work" "$work/nginx" "$work/nginx/html"
 chmod 644 "$work/nginx/html/index.html"
-nport=$((port + 1))
+# A port below the ephemeral range (where wrk's own connections land) that
+# nothing listens on.
+nport=$((20000 + RANDOM % 10000))
+while ss -ltn "sport = :$nport" | grep -q LISTEN; do nport=$((20000 + RANDOM % 10000)); done
 cat > "$work/nginx/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
