@@ -33,9 +33,13 @@ void flush(self_ptr self) {
   auto& st = self->state;
   if (st.dirty.empty() && st.dirty_reservations.empty() && st.unsaved_events.empty())
     return;
-  auto batch = take_changes(st);
-  if (st.options.store)
-    self->send(st.options.store, store_write{std::move(batch)});
+  if (!st.options.store) {
+    st.dirty.clear();
+    st.dirty_reservations.clear();
+    st.unsaved_events.clear();
+    return;
+  }
+  self->send(st.options.store, store_write{take_changes(st)});
 }
 
 // Asks a worker actor and answers the API with its reply. Going through this
