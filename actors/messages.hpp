@@ -278,6 +278,8 @@ struct workspace_settings {
 
 // Timer wake-ups (self messages).
 struct timers_due {};
+// A workspace's own reminder to hand its changes to the store.
+struct flush_tick {};
 
 } // namespace sb::actors
 
@@ -304,5 +306,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workspace_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::restore_reservations)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::add_worker_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::timers_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::flush_tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::model::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const sb::model::event>)

@@ -42,15 +42,60 @@ void flush(self_ptr self) {
   self->send(st.options.store, store_write{take_changes(st)});
 }
 
+// Makes sure the changes made so far (and the answers waiting on them) are
+// flushed once the messages already in the mailbox are handled.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_scheduled)
+    return;
+  if (st.dirty.empty() && st.dirty_reservations.empty() && st.unsaved_events.empty() &&
+      st.held.empty())
+    return;
+  st.flush_scheduled = true;
+  self->send(self, flush_tick{});
+}
+
+// Answers a successful API change once the store has committed it; anything
+// else at once.
+void answer(self_ptr self, caf::response_promise rp, tr_reply r, bool change) {
+  if (!change || std::holds_alternative<model::error>(r.value) || !self->state.options.store) {
+    rp.deliver(std::move(r));
+    return;
+  }
+  self->state.held.emplace_back(std::move(rp), std::move(r));
+  settle(self);
+}
+
+// The flush_tick: one batch to the store, then one sync for every answer
+// held since the last tick.
+void on_flush_tick(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  flush(self);
+  if (st.held.empty())
+    return;
+  auto held = std::make_shared<std::vector<std::pair<caf::response_promise, tr_reply>>>(std::move(st.held));
+  st.held.clear();
+  auto release = [held](bool ok) {
+    for (auto& [rp, r] : *held)
+      rp.deliver(ok ? std::move(r)
+                    : fail(model::error{errc::unavailable, 20503,
+                                        "The change could not be written to disk; the service refuses "
+                                        "changes until its store accepts writes again"}));
+  };
+  self->request(st.options.store, std::chrono::seconds(30), store_sync{})
+    .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
+}
+
 // Asks a worker actor and answers the API with its reply. Going through this
 // actor (rather than delegating) matters for durability: the worker's own
 // updates to this actor (reservation_update, worker_snapshot) arrive before
 // its reply, so they are handed to the store before the client hears back.
 template <class Message>
-void forward_to_worker(self_ptr self, const caf::actor& worker, Message msg) {
+void forward_to_worker(self_ptr self, const caf::actor& worker, Message msg, bool change) {
   auto rp = self->make_response_promise<tr_reply>();
   self->request(worker, std::chrono::seconds(10), std::move(msg))
-    .then([=](tr_reply& r) mutable { rp.deliver(std::move(r)); },
+    .then([=](tr_reply& r) mutable { answer(self, rp, std::move(r), change); },
           [=](caf::error&) mutable {
             rp.deliver(fail(model::error{errc::unavailable, 20503, "Worker did not answer"}));
           });
@@ -1299,7 +1344,7 @@ void worker_update(self_ptr self, const tr_call& c) {
   }
   cfg.reject_pending = reject->value_or(false);
   mark(st, kind::worker, w.worker.sid);
-  forward_to_worker(self, w.actor, std::move(cfg));
+  forward_to_worker(self, w.actor, std::move(cfg), true);
 }
 
 tr_reply worker_list(self_ptr self, const tr_call& c) {
@@ -2025,7 +2070,7 @@ void forward_reservation(self_ptr self, tr_call& c, const std::string& worker_si
     c.params.add("__ActivityName", act->friendly_name);
     c.params.add("__ActivityAvailable", act->available ? "true" : "false");
   }
-  forward_to_worker(self, w->second.actor, std::move(c));
+  forward_to_worker(self, w->second.actor, std::move(c), true);
 }
 
 // The entity kind an API change of configuration or tasks writes, if any.
@@ -2070,7 +2115,7 @@ void handle_call(self_ptr self, tr_call& c) {
         }, *res);
       mark(st, *changed, sid);
     }
-    self->make_response_promise<tr_reply>().deliver(std::move(r));
+    answer(self, self->make_response_promise<tr_reply>(), std::move(r), changed.has_value());
   };
   switch (c.op) {
     case tr_op::workspace_fetch:
@@ -2172,7 +2217,8 @@ void handle_call(self_ptr self, tr_call& c) {
       auto it = st.workers.find(c.sid);
       if (it == st.workers.end())
         return reply(fail(missing()));
-      forward_to_worker(self, it->second.actor, std::move(c));
+      bool change = c.op == tr_op::worker_channel_update;
+      forward_to_worker(self, it->second.actor, std::move(c), change);
       return;
     }
     case tr_op::worker_reservation_update:
@@ -2636,35 +2682,36 @@ caf::behavior workspace_behavior(self_ptr self) {
   return {
     [=](tr_call& c) {
       handle_call(self, c);
-      flush(self);
+      settle(self);
     },
     [=](reservation_update& u) {
       on_reservation(self, u);
-      flush(self);
+      settle(self);
     },
     [=](task_queued& q) {
       on_task_queued(self, q);
-      flush(self);
+      settle(self);
     },
     [=](workflow_timed_out& w) {
       on_workflow_timed_out(self, w);
-      flush(self);
+      settle(self);
     },
     [=](target_left& t) {
       on_target_left(self, t);
-      flush(self);
+      settle(self);
     },
     [=](worker_snapshot& s) {
       on_worker_snapshot(self, s);
-      flush(self);
+      settle(self);
     },
     [=](webhook_done& d) {
       on_webhook_done(self, d);
-      flush(self);
+      settle(self);
     },
+    [=](flush_tick) { on_flush_tick(self); },
     [=](timers_due) {
       on_timers_due(self, timers_due{});
-      flush(self);
+      settle(self);
     },
   };
 }

@@ -87,6 +87,11 @@ struct workspace_state {
   std::set<std::pair<std::size_t, std::string>> dirty;
   std::unordered_map<std::string, std::string> dirty_reservations; // reservation -> task
   std::vector<std::shared_ptr<const model::event>> unsaved_events;
+  // Group flush: changes go to the store once per mailbox drain (a flush_tick
+  // queued behind the messages already waiting), and the answers to API
+  // changes made meanwhile wait for one store_sync after that batch.
+  bool flush_scheduled = false;
+  std::vector<std::pair<caf::response_promise, actors::tr_reply>> held;
   std::unordered_map<std::string, prometheus::Counter*> counter_cache;
   std::unordered_map<std::string, prometheus::Gauge*> gauge_cache;
 

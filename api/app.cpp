@@ -220,7 +220,11 @@ caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor d
         .then(
           [=](tr_reply& reply) {
             auto response = render(*job, reply);
-            bool change = job->method == "POST" || job->method == "DELETE";
+            // Workspace actors hold their answers until the store has their
+            // changes; the directory's own changes (creating or deleting a
+            // workspace) are synced here.
+            bool change = job->call.op == actors::tr_op::workspace_create ||
+                          job->call.op == actors::tr_op::workspace_delete;
             if (!change || response.status >= 300 || !self->state.store) {
               observe(self->state, *job, response.status);
               job->respond(std::move(response));
