@@ -137,7 +137,8 @@ http_response render(const bridge_job& job, tr_reply& reply) {
     if (auto* ws = std::get_if<model::workspace>(r))
       ctx.workspace_sid = ws->sid;
     out.status = reply.created ? 201 : 200;
-    out.body = render_resource(*r, ctx, job.call.op, job.base + job.path).dump();
+    out.body = render_resource(*r, ctx, job.call.op, job.base + job.path)
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     // A task's version for If-Match (optimistic concurrency on update/delete).
     if (auto* t = std::get_if<model::task>(r))
       out.headers.emplace_back("ETag", std::to_string(t->version));
@@ -160,7 +161,7 @@ http_response render(const bridge_job& job, tr_reply& reply) {
                       {"next_page_url", page.has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
                       {"key", job.list_key}};
   nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
-  out.body = body.dump();
+  out.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return out;
 }
 
@@ -370,6 +371,14 @@ void app::handle(http_request&& req, responder respond) {
   } else {
     params = *q;
   }
+  // Text is UTF-8 on Twilio's API; other bytes would end up in JSON that
+  // cannot be written.
+  for (auto* f : {&params, &*q})
+    if (auto bad = f->first_not_utf8()) {
+      count_direct(route->pattern, 400);
+      respond(error_response(400, 20001, "Parameter " + *bad + " is not valid UTF-8"));
+      return;
+    }
   // Names starting with "__" are how the workspace passes resolved values to
   // its actors; a client may not smuggle them in.
   for (auto& kv : params.pairs())

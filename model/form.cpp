@@ -149,4 +149,39 @@ std::string encode_form(const form_pairs& pairs) {
   return out;
 }
 
+namespace {
+
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+      return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80)
+        return false;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+        (c == 0xf4 && c1 >= 0x90))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<std::string> form::first_not_utf8() const {
+  for (auto& [k, v] : pairs())
+    if (!valid_utf8(k) || !valid_utf8(v))
+      return valid_utf8(k) ? k : std::string("(a name)");
+  return std::nullopt;
+}
+
 } // namespace sb::model

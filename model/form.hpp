@@ -31,6 +31,8 @@ class form {
 
   // Name of the first parameter not in known, if any (for strict validation).
   std::optional<std::string> first_unknown(std::initializer_list<std::string_view> known) const;
+  // The first name whose name or value is not valid UTF-8, if any.
+  std::optional<std::string> first_not_utf8() const;
 
   // Typed accessors: nullopt when absent; an error when present but malformed.
   expected<std::optional<bool>> get_bool(std::string_view name) const;

@@ -18,17 +18,92 @@ model::time_point from_micros(std::int64_t us) {
     std::chrono::microseconds(us)));
 }
 
+// Appends s as a JSON string. Bytes that are not valid UTF-8 become U+FFFD:
+// a document must always parse back, whatever a client sent.
+void quote(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // The length of a well-formed sequence starting here, or 0.
+      std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+      bool ok = n > 0 && i + n <= s.size();
+      for (std::size_t k = 1; ok && k < n; ++k)
+        ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+      if (ok && n == 3) {
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0); // overlong, surrogates
+      } else if (ok && n == 4) {
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+      }
+      if (ok) {
+        out.append(s.data() + i, n);
+        i += n;
+      } else {
+        out += "\\ufffd";
+        ++i;
+      }
+    }
+  }
+  out += '"';
+}
+
 // Each document is written field by field through one function per type,
-// used in both directions, so encoder and decoder cannot drift apart.
+// used in both directions, so encoder and decoder cannot drift apart. The
+// writer appends JSON text directly (no document tree: it runs for every
+// change on the store writer's thread).
 struct writer {
-  json& j;
-  void operator()(const char* k, const std::string& v) { j[k] = v; }
-  void operator()(const char* k, bool v) { j[k] = v; }
-  void operator()(const char* k, int v) { j[k] = v; }
-  void operator()(const char* k, std::uint64_t v) { j[k] = v; }
-  void operator()(const char* k, model::time_point v) { j[k] = micros(v); }
+  std::string& out;
+  bool first = true;
+  void key(const char* k) {
+    out += first ? '{' : ',';
+    first = false;
+    out += '"';
+    out += k;
+    out += "\":";
+  }
+  void operator()(const char* k, const std::string& v) {
+    key(k);
+    quote(out, v);
+  }
+  void operator()(const char* k, bool v) {
+    key(k);
+    out += v ? "true" : "false";
+  }
+  void operator()(const char* k, int v) {
+    key(k);
+    out += std::to_string(v);
+  }
+  void operator()(const char* k, std::uint64_t v) {
+    key(k);
+    out += std::to_string(v);
+  }
+  void operator()(const char* k, model::time_point v) {
+    key(k);
+    out += std::to_string(micros(v));
+  }
   template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
-  void operator()(const char* k, E v) { j[k] = static_cast<int>(v); }
+  void operator()(const char* k, E v) {
+    key(k);
+    out += std::to_string(static_cast<int>(v));
+  }
+  // Ends the object (an empty one when no field was written).
+  void close() { out += first ? "{}" : "}"; }
 };
 
 struct reader {
@@ -233,17 +308,22 @@ void visit_fields(F&& f, model::reservation& x) { fields_reservation(f, x); }
 template <class F>
 void visit_fields(F&& f, const model::reservation& x) { fields_reservation(f, x); }
 
-json encode_worker(const model::worker& w) {
-  json j;
-  fields_worker(writer{j}, w);
-  auto chans = json::array();
-  for (auto& c : w.channels) {
-    json cj;
-    fields_worker_channel(writer{cj}, c);
-    chans.push_back(std::move(cj));
+std::string encode_worker(const model::worker& w) {
+  std::string out;
+  writer top{out};
+  fields_worker(top, w);
+  top.key("channels");
+  out += '[';
+  for (std::size_t i = 0; i < w.channels.size(); ++i) {
+    if (i)
+      out += ',';
+    writer cw{out};
+    fields_worker_channel(cw, w.channels[i]);
+    cw.close();
   }
-  j["channels"] = std::move(chans);
-  return j;
+  out += ']';
+  top.close();
+  return out;
 }
 
 model::worker decode_worker(const json& j) {
@@ -268,11 +348,14 @@ std::string encode(const entity& e) {
     [](const auto& x) -> std::string {
       using T = std::decay_t<decltype(x)>;
       if constexpr (std::is_same_v<T, model::worker>) {
-        return encode_worker(x).dump();
+        return encode_worker(x);
       } else {
-        json j;
-        visit_fields(writer{j}, x);
-        return j.dump();
+        std::string out;
+        out.reserve(512);
+        writer w{out};
+        visit_fields(w, x);
+        w.close();
+        return out;
       }
     },
     e);
@@ -305,13 +388,24 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
 }
 
 std::string encode(const model::event& e) {
-  json j;
-  fields_event(writer{j}, e);
-  auto data = json::array();
-  for (auto& [k, v] : e.data)
-    data.push_back(json::array({k, v}));
-  j["data"] = std::move(data);
-  return j.dump();
+  std::string out;
+  out.reserve(768);
+  writer w{out};
+  fields_event(w, e);
+  w.key("data");
+  out += '[';
+  for (std::size_t i = 0; i < e.data.size(); ++i) {
+    if (i)
+      out += ',';
+    out += '[';
+    quote(out, e.data[i].first);
+    out += ',';
+    quote(out, e.data[i].second);
+    out += ']';
+  }
+  out += ']';
+  w.close();
+  return out;
 }
 
 model::expected<model::event> decode_event(std::string_view doc) {

@@ -1447,3 +1447,21 @@ TEST_CASE("internal parameter names cannot be sent by a client", "[api]") {
   check_error(r, 400, 20001);
   CHECK(s.api.get(ws_path(ws)).body == before);
 }
+
+TEST_CASE("parameters that are not UTF-8 are refused and change nothing", "[api]") {
+  live_server s;
+  auto ws = create_workspace(s.api, "utf8");
+  auto before = s.api.get("/v1/Workspaces").body;
+  // A raw 0xFF byte in a value, and in a query string.
+  check_error(s.api.raw(http::verb::post, "/v1/Workspaces", "FriendlyName=bad%FFname",
+                        {{"Authorization", s.api.authorization()},
+                         {"Content-Type", "application/x-www-form-urlencoded"}}),
+              400, 20001);
+  check_error(s.api.raw(http::verb::get, ws_path(ws) + "/Workers?FriendlyName=%C3", "",
+                        {{"Authorization", s.api.authorization()}}),
+              400, 20001);
+  CHECK(s.api.get("/v1/Workspaces").body == before);
+  // Well-formed multi-byte text is fine.
+  auto doc = ok_json(s.api.post("/v1/Workspaces", {{"FriendlyName", "caf\xc3\xa9 \xe6\xbc\xa2"}}), 201);
+  CHECK(doc["friendly_name"] == "caf\xc3\xa9 \xe6\xbc\xa2");
+}

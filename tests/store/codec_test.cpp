@@ -320,3 +320,33 @@ TEST_CASE("missing and null fields keep their defaults, so older documents still
   CHECK(e->actor_type == model::event{}.actor_type);
   CHECK(e->data.empty());
 }
+
+TEST_CASE("any bytes in a text field encode to a document that decodes", "[store]") {
+  // Quotes, backslashes, control characters, multi-byte UTF-8, and bytes
+  // that are not UTF-8 at all (a client may send anything in a name).
+  const std::string valid = "q\"b\\\\n\n\t\x01 é 漢 😀";
+  const std::string invalid = std::string("a\xff") + "b\xc3" + "\xed\xa0\x80" + "\xf0\x82\x82\xac" + "z";
+  model::task t;
+  t.sid = "WTabc";
+  t.attributes = valid;
+  t.reason = invalid;
+  auto doc = store::encode(store::entity{t});
+  auto back = store::decode("task", doc);
+  REQUIRE(back);
+  auto& u = std::get<model::task>(*back);
+  CHECK(u.attributes == valid);
+  // Each byte that is not UTF-8 becomes U+FFFD; the rest survives.
+  CHECK(u.reason.front() == 'a');
+  CHECK(u.reason.back() == 'z');
+  CHECK(u.reason.find("\xef\xbf\xbd") != std::string::npos);
+  CHECK(u.reason.find('b') != std::string::npos);
+
+  model::event e;
+  e.sid = "EVx";
+  e.data = {{"k\"", valid}, {invalid, "v"}};
+  auto ev = store::decode_event(store::encode(e));
+  REQUIRE(ev);
+  CHECK(ev->data.size() == 2);
+  CHECK(ev->data[0] == std::pair<std::string, std::string>{"k\"", valid});
+  CHECK(ev->data[1].second == "v");
+}
