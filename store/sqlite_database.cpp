@@ -112,9 +112,11 @@ class sqlite_database final : public database {
       if (d != durability::memory)
         exec(db_, "PRAGMA journal_mode=WAL");
       exec(db_, d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-      // 64 MiB of page cache: the entity index takes random SIDs, so a small
-      // cache turns every insert into page reads once the file outgrows it.
-      exec(db_, "PRAGMA cache_size=-65536");
+      // 8 MiB of page cache: more than SQLite's 2 MiB default for the
+      // entity index's random SIDs, while commits stay cheap (a 64 MiB cache
+      // made each commit slower in WAL mode: 17,300 against 21,400 tasks/s
+      // in a standalone loop of the same batches).
+      exec(db_, "PRAGMA cache_size=-8192");
       migrate();
       put_ = std::make_unique<statement>(
         db_, "INSERT INTO entities (kind, sid, scope, doc) VALUES (?1, ?2, ?3, ?4) "
