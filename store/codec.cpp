@@ -1,6 +1,7 @@
 #include "store/codec.hpp"
 
 #include <chrono>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -106,6 +107,13 @@ struct writer {
   void close() { out += first ? "{}" : "}"; }
 };
 
+// The highest value of each stored enum.
+constexpr int enum_last(model::task_order) { return static_cast<int>(model::task_order::lifo); }
+constexpr int enum_last(model::task_status) { return static_cast<int>(model::task_status::canceled); }
+constexpr int enum_last(model::reservation_status) {
+  return static_cast<int>(model::reservation_status::completed);
+}
+
 struct reader {
   const json& j;
   // Missing fields keep their defaults: newer binaries may add fields.
@@ -129,8 +137,11 @@ struct reader {
   template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
   void operator()(const char* k, E& v) const {
     int n = 0;
-    if (find(k, n))
-      v = static_cast<E>(n);
+    if (!find(k, n))
+      return;
+    if (n < 0 || n > enum_last(E{}))
+      throw std::out_of_range(std::string("field '") + k + "' has no value " + std::to_string(n));
+    v = static_cast<E>(n);
   }
 };
 
@@ -383,6 +394,9 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
                         "stored " + std::string(kind) + " has a field of the wrong type: " + ex.what()};
+  } catch (const std::out_of_range& ex) {
+    return model::error{model::errc::internal, 20500,
+                        "stored " + std::string(kind) + " is out of range: " + ex.what()};
   }
   return model::error{model::errc::internal, 20500, "unknown entity kind"};
 }

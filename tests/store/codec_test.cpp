@@ -350,3 +350,18 @@ TEST_CASE("any bytes in a text field encode to a document that decodes", "[store
   CHECK(ev->data[0] == std::pair<std::string, std::string>{"k\"", valid});
   CHECK(ev->data[1].second == "v");
 }
+
+TEST_CASE("an enum value outside its range decodes to an error", "[store]") {
+  for (auto [kind, field, last] : {std::tuple{"task", "status", 5}, std::tuple{"reservation", "status", 7},
+                                   std::tuple{"task_queue", "order", 1}, std::tuple{"workspace", "prioritize_queue_order", 1}}) {
+    INFO(kind << "." << field);
+    for (int bad : {-1, last + 1, 99}) {
+      json doc{{"sid", "XX1"}, {field, bad}};
+      auto r = store::decode(kind, doc.dump());
+      REQUIRE_FALSE(r);
+      CHECK(r.err().message.find(field) != std::string::npos);
+    }
+    json ok_doc{{"sid", "XX1"}, {field, last}};
+    CHECK(store::decode(kind, ok_doc.dump()));
+  }
+}
