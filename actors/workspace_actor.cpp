@@ -470,6 +470,25 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
   self->send(wf->actor, std::move(r));
 }
 
+// An event about one of the task's reservations, with its filter keys.
+model::event reservation_event(const workspace_state::task_entry& e, const model::reservation& r,
+                               std::string type, std::string description) {
+  model::event ev;
+  ev.event_type = std::move(type);
+  ev.description = std::move(description);
+  ev.resource_type = "reservation";
+  ev.resource_sid = ev.reservation_sid = r.sid;
+  ev.worker_sid = r.worker_sid;
+  ev.task_sid = r.task_sid;
+  ev.queue_sid = e.task.queue_sid;
+  ev.workflow_sid = e.task.workflow_sid;
+  ev.task_channel = e.task.task_channel_unique_name;
+  ev.task_created = e.task.created;
+  ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
+             {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
+  return ev;
+}
+
 void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std::string& res_sid,
                         model::reservation_status status, const std::string& reason) {
   auto& st = self->state;
@@ -481,23 +500,11 @@ void end_reservation_of(self_ptr self, workspace_state::task_entry& e, const std
       r.updated = now();
       mark_reservation(st, r.sid, e.task.sid);
       mark(st, kind::task, e.task.sid);
-      model::event ev;
-      ev.event_type = status == rs::canceled    ? "reservation.canceled"
-                      : status == rs::wrapping  ? "reservation.wrapup"
-                      : status == rs::completed ? "reservation.completed"
-                                                : "reservation.rescinded";
-      ev.description = ev.event_type;
-      ev.resource_type = "reservation";
-      ev.resource_sid = ev.reservation_sid = r.sid;
-      ev.worker_sid = r.worker_sid;
-      ev.task_sid = r.task_sid;
-      ev.queue_sid = e.task.queue_sid;
-      ev.workflow_sid = e.task.workflow_sid;
-      ev.task_channel = e.task.task_channel_unique_name;
-      ev.task_created = e.task.created;
-      ev.data = {{"ReservationSid", r.sid}, {"WorkerSid", r.worker_sid},
-                 {"WorkerName", r.worker_name}, {"TaskSid", r.task_sid}};
-      record(self, std::move(ev));
+      std::string type = status == rs::canceled    ? "reservation.canceled"
+                         : status == rs::wrapping  ? "reservation.wrapup"
+                         : status == rs::completed ? "reservation.completed"
+                                                   : "reservation.rescinded";
+      record(self, reservation_event(e, r, type, type));
     }
 }
 
@@ -2295,7 +2302,8 @@ caf::behavior workspace_behavior(self_ptr self);
 // Sends a recovered pending task back into routing where it was: straight to
 // its queue, or to the workflow target it waited in, with the time already
 // spent there counted against that target's timeout.
-void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_point t) {
+void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_point t,
+                    const std::unordered_map<std::string, caf::actor>& queues) {
   auto& st = self->state;
   auto& task = e.task;
   if (task.routing_filter == direct_route) {
@@ -2325,9 +2333,6 @@ void resume_routing(self_ptr self, workspace_state::task_entry& e, model::time_p
   // Straight to the queue, not through the workflow actor: every queue then
   // holds all of its recovered tasks before the first worker (spawned after
   // this) tells it it is available, so the highest priority is offered first.
-  std::unordered_map<std::string, caf::actor> queues;
-  for (auto& q : st.queues)
-    queues.emplace(q.queue.sid, q.actor);
   auto planned = plan_route(wf->workflow, *wf->config, queues, std::move(r), wf->actor);
   if (!planned) {
     self->send(caf::actor_cast<caf::actor>(self), workflow_timed_out{task.sid});
@@ -2405,19 +2410,8 @@ void restore(self_ptr self, const store::workspace_image& img) {
       res.status = rs::rescinded;
       res.updated = t;
       mark_reservation(st, res.sid, e.task.sid);
-      model::event ev;
-      ev.event_type = "reservation.rescinded";
-      ev.description = "Reservation rescinded: the server restarted before it was answered";
-      ev.resource_type = "reservation";
-      ev.resource_sid = ev.reservation_sid = res.sid;
-      ev.worker_sid = res.worker_sid;
-      ev.task_sid = res.task_sid;
-      ev.queue_sid = e.task.queue_sid;
-      ev.workflow_sid = e.task.workflow_sid;
-      ev.task_channel = e.task.task_channel_unique_name;
-      ev.data = {{"ReservationSid", res.sid}, {"WorkerSid", res.worker_sid},
-                 {"WorkerName", res.worker_name}, {"TaskSid", res.task_sid}};
-      record(self, std::move(ev));
+      record(self, reservation_event(e, res, "reservation.rescinded",
+                                     "Reservation rescinded: the server restarted before it was answered"));
     }
     e.reservations.push_back(res);
     if (holds)
@@ -2426,6 +2420,9 @@ void restore(self_ptr self, const store::workspace_image& img) {
       by_worker[res.worker_sid].ended.push_back(res);
   }
   // Tasks back to routing, in their creation order.
+  std::unordered_map<std::string, caf::actor> queue_actors;
+  for (auto& q : st.queues)
+    queue_actors.emplace(q.queue.sid, q.actor);
   for (auto& [order, sid] : st.task_order) {
     auto& e = st.tasks.at(sid);
     auto& task = e.task;
@@ -2455,7 +2452,7 @@ void restore(self_ptr self, const store::workspace_image& img) {
       continue;
     }
     st.ttl.schedule(self, sid, std::chrono::duration_cast<std::chrono::milliseconds>(ttl_left));
-    resume_routing(self, e, t);
+    resume_routing(self, e, t, queue_actors);
   }
   // Workers, holding what they held.
   auto settings = settings_of(st);

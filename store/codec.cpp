@@ -289,35 +289,34 @@ void fields_event(F&& f, E& x) {
   f("task_created", x.task_created);
 }
 
-// Dispatch by type, in both directions.
-template <class F>
-void visit_fields(F&& f, model::workspace& x) { fields_workspace(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::workspace& x) { fields_workspace(f, x); }
-template <class F>
-void visit_fields(F&& f, model::activity& x) { fields_activity(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::activity& x) { fields_activity(f, x); }
-template <class F>
-void visit_fields(F&& f, model::task_channel& x) { fields_channel(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::task_channel& x) { fields_channel(f, x); }
-template <class F>
-void visit_fields(F&& f, model::task_queue& x) { fields_queue(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::task_queue& x) { fields_queue(f, x); }
-template <class F>
-void visit_fields(F&& f, model::workflow& x) { fields_workflow(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::workflow& x) { fields_workflow(f, x); }
-template <class F>
-void visit_fields(F&& f, model::task& x) { fields_task(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::task& x) { fields_task(f, x); }
-template <class F>
-void visit_fields(F&& f, model::reservation& x) { fields_reservation(f, x); }
-template <class F>
-void visit_fields(F&& f, const model::reservation& x) { fields_reservation(f, x); }
+// Dispatch by type, in both directions (X may be const for writing).
+template <class F, class X>
+void visit_fields(F&& f, X& x) {
+  using T = std::remove_const_t<X>;
+  if constexpr (std::is_same_v<T, model::workspace>)
+    fields_workspace(f, x);
+  else if constexpr (std::is_same_v<T, model::activity>)
+    fields_activity(f, x);
+  else if constexpr (std::is_same_v<T, model::task_channel>)
+    fields_channel(f, x);
+  else if constexpr (std::is_same_v<T, model::task_queue>)
+    fields_queue(f, x);
+  else if constexpr (std::is_same_v<T, model::workflow>)
+    fields_workflow(f, x);
+  else if constexpr (std::is_same_v<T, model::task>)
+    fields_task(f, x);
+  else if constexpr (std::is_same_v<T, model::reservation>)
+    fields_reservation(f, x);
+  else
+    static_assert(sizeof(T) == 0, "no fields for this type");
+}
+
+template <class T>
+entity read_as(const json& j) {
+  T x;
+  visit_fields(reader{j}, x);
+  return entity{std::move(x)};
+}
 
 std::string encode_worker(const model::worker& w) {
   std::string out;
@@ -382,14 +381,14 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
                         "stored " + std::string(kind) + " is not a JSON object"};
   try {
     switch (*index) {
-      case 0: { model::workspace x; visit_fields(reader{j}, x); return entity{x}; }
-      case 1: { model::activity x; visit_fields(reader{j}, x); return entity{x}; }
-      case 2: { model::task_channel x; visit_fields(reader{j}, x); return entity{x}; }
-      case 3: { model::task_queue x; visit_fields(reader{j}, x); return entity{x}; }
+      case 0: return read_as<model::workspace>(j);
+      case 1: return read_as<model::activity>(j);
+      case 2: return read_as<model::task_channel>(j);
+      case 3: return read_as<model::task_queue>(j);
       case 4: return entity{decode_worker(j)};
-      case 5: { model::workflow x; visit_fields(reader{j}, x); return entity{x}; }
-      case 6: { model::task x; visit_fields(reader{j}, x); return entity{x}; }
-      case 7: { model::reservation x; visit_fields(reader{j}, x); return entity{x}; }
+      case 5: return read_as<model::workflow>(j);
+      case 6: return read_as<model::task>(j);
+      case 7: return read_as<model::reservation>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
