@@ -57,14 +57,15 @@ class database {
   virtual void write(const encoded_batch& batch) = 0;
   // Every stored entity.
   virtual std::vector<row> load_entities() = 0;
-  // The newest `limit` events of each scope at or after since_ms, oldest first.
+  // The newest `limit` events of each scope at or after since_ms, oldest
+  // first within each scope (scopes interleave in the order they were written).
   virtual std::vector<event_row> load_events(std::int64_t since_ms, std::size_t limit) = 0;
   // Deletes events older than before_ms; returns how many went.
   virtual std::size_t purge_events(std::int64_t before_ms) = 0;
 };
 
 // The schema version this binary writes and understands.
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 // Opens (creating when absent) the database at path, applies migrations up to
 // schema_version, and refuses, with store_error, a database whose version is

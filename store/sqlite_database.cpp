@@ -1,10 +1,15 @@
 // The SQLite store: one file in WAL mode, entities as encoded documents keyed
-// by (kind, SID), events in an append-only table purged by age.
+// by (kind, SID), events in an append-only table purged by age: one row per
+// scope and transaction, holding that transaction's events of the scope.
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <map>
+#include <tuple>
 #include <thread>
 
 #include "store/database.hpp"
@@ -43,6 +48,17 @@ const char* const migrations[] = {
   "  seq INTEGER PRIMARY KEY, sid TEXT NOT NULL, scope TEXT NOT NULL,"
   "  at_ms INTEGER NOT NULL, doc TEXT NOT NULL);"
   "CREATE INDEX events_at ON events (at_ms);",
+  // 1 -> 2: events packed one row per scope and transaction (a row per event
+  // cost the writer more than the task documents did). Each old event
+  // becomes a row of its own, in the packing that event_pack describes.
+  "CREATE TABLE event_packs ("
+  "  seq INTEGER PRIMARY KEY, scope TEXT NOT NULL, oldest_ms INTEGER NOT NULL,"
+  "  newest_ms INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL);"
+  "INSERT INTO event_packs (scope, oldest_ms, newest_ms, count, body)"
+  "  SELECT scope, at_ms, at_ms, 1, CAST(at_ms || ' ' || length(CAST(sid AS BLOB)) || ' ' ||"
+  "    length(CAST(doc AS BLOB)) || ' ' || sid || doc AS BLOB) FROM events ORDER BY seq;"
+  "DROP TABLE events;"
+  "CREATE INDEX event_packs_oldest ON event_packs (oldest_ms);",
 };
 static_assert(std::size(migrations) == schema_version);
 
@@ -56,10 +72,13 @@ class statement {
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
   sqlite3_stmt* get() { return stmt_; }
-  void bind(int i, const std::string& s) {
+  void bind(int i, std::string_view s) {
     sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
   }
   void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void bind_blob(int i, const std::string& s) {
+    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  }
   // Runs to completion; throws with the database's message on failure.
   void run(sqlite3* db) {
     int rc = sqlite3_step(stmt_);
@@ -94,6 +113,55 @@ int user_version(sqlite3* db) {
   return v;
 }
 
+// A pack's body: for each event "<at_ms> <sid bytes> <doc bytes> " then the
+// SID and the document, back to back. Lengths rather than separators, so a
+// document may hold any byte.
+void pack_into(std::string& body, const event_row& e) {
+  body += std::to_string(e.at_ms);
+  body += ' ';
+  body += std::to_string(e.sid.size());
+  body += ' ';
+  body += std::to_string(e.doc.size());
+  body += ' ';
+  body += e.sid;
+  body += e.doc;
+}
+
+// The events of a pack in the order they were written; throws store_error on
+// a body that does not parse.
+std::vector<event_row> unpack(std::string_view body, const std::string& scope) {
+  std::vector<event_row> out;
+  std::size_t pos = 0;
+  auto number = [&]() -> std::int64_t {
+    auto end = body.find(' ', pos);
+    if (end == std::string_view::npos || end == pos)
+      throw store_error("an event pack of " + scope + " is damaged");
+    std::int64_t v = 0;
+    bool negative = body[pos] == '-';
+    for (auto i = pos + (negative ? 1 : 0); i < end; ++i) {
+      if (body[i] < '0' || body[i] > '9')
+        throw store_error("an event pack of " + scope + " is damaged");
+      v = v * 10 + (body[i] - '0');
+    }
+    pos = end + 1;
+    return negative ? -v : v;
+  };
+  while (pos < body.size()) {
+    event_row e;
+    e.scope = scope;
+    e.at_ms = number();
+    auto sid_len = static_cast<std::size_t>(number());
+    auto doc_len = static_cast<std::size_t>(number());
+    if (sid_len > body.size() - pos || doc_len > body.size() - pos - sid_len)
+      throw store_error("an event pack of " + scope + " is damaged");
+    e.sid = std::string(body.substr(pos, sid_len));
+    e.doc = std::string(body.substr(pos + sid_len, doc_len));
+    pos += sid_len + doc_len;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 class sqlite_database final : public database {
  public:
   sqlite_database(const std::filesystem::path& path, durability d) {
@@ -124,9 +192,9 @@ class sqlite_database final : public database {
       erase_ = std::make_unique<statement>(db_, "DELETE FROM entities WHERE kind = ?1 AND sid = ?2");
       erase_scope_ = std::make_unique<statement>(
         db_, "DELETE FROM entities WHERE scope = ?1 OR (kind = 'workspace' AND sid = ?1)");
-      erase_scope_events_ = std::make_unique<statement>(db_, "DELETE FROM events WHERE scope = ?1");
+      erase_scope_events_ = std::make_unique<statement>(db_, "DELETE FROM event_packs WHERE scope = ?1");
       event_ = std::make_unique<statement>(
-        db_, "INSERT INTO events (sid, scope, at_ms, doc) VALUES (?1, ?2, ?3, ?4)");
+        db_, "INSERT INTO event_packs (scope, oldest_ms, newest_ms, count, body) VALUES (?1, ?2, ?3, ?4, ?5)");
     } catch (...) {
       close();
       throw;
@@ -156,11 +224,28 @@ class sqlite_database final : public database {
         erase_->bind(2, sid);
         erase_->run(db_);
       }
-      for (auto& e : b.events) {
-        event_->bind(1, e.sid);
-        event_->bind(2, e.scope);
-        event_->bind(3, e.at_ms);
-        event_->bind(4, e.doc);
+      // One pack per scope, scopes in the order they first appear.
+      std::vector<std::string_view> scopes;
+      for (auto& e : b.events)
+        if (std::find(scopes.begin(), scopes.end(), e.scope) == scopes.end())
+          scopes.push_back(e.scope);
+      std::string body;
+      for (auto scope : scopes) {
+        body.clear();
+        std::int64_t oldest = INT64_MAX, newest = INT64_MIN, count = 0;
+        for (auto& e : b.events) {
+          if (e.scope != scope)
+            continue;
+          pack_into(body, e);
+          oldest = std::min(oldest, e.at_ms);
+          newest = std::max(newest, e.at_ms);
+          ++count;
+        }
+        event_->bind(1, scope);
+        event_->bind(2, oldest);
+        event_->bind(3, newest);
+        event_->bind(4, count);
+        event_->bind_blob(5, body);
         event_->run(db_);
       }
       exec(db_, "COMMIT");
@@ -182,28 +267,78 @@ class sqlite_database final : public database {
   }
 
   std::vector<event_row> load_events(std::int64_t since_ms, std::size_t limit) override {
-    // Newest first, so each scope keeps its newest `limit`.
-    statement s(db_, "SELECT sid, scope, at_ms, doc FROM events WHERE at_ms >= ?1 ORDER BY seq DESC");
+    // Newest pack first, so each scope keeps its newest `limit`.
+    statement s(db_, "SELECT scope, body FROM event_packs WHERE newest_ms >= ?1 ORDER BY seq DESC");
     s.bind(1, since_ms);
     std::map<std::string, std::size_t> per_scope;
     std::vector<event_row> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      auto scope = s.text(1);
-      if (per_scope[scope]++ >= limit)
+      auto scope = s.text(0);
+      auto& taken = per_scope[scope];
+      if (taken >= limit)
         continue;
-      out.push_back(event_row{s.text(0), std::move(scope), sqlite3_column_int64(s.get(), 2), s.text(3)});
+      auto events = unpack(s.text(1), scope);
+      for (auto e = events.rbegin(); e != events.rend() && taken < limit; ++e)
+        if (e->at_ms >= since_ms) {
+          out.push_back(std::move(*e));
+          ++taken;
+        }
     }
     if (rc != SQLITE_DONE)
       throw store_error(std::string("cannot read events: ") + sqlite3_errmsg(db_));
-    return {out.rbegin(), out.rend()};
+    return {std::make_move_iterator(out.rbegin()), std::make_move_iterator(out.rend())};
   }
 
   std::size_t purge_events(std::int64_t before_ms) override {
-    statement s(db_, "DELETE FROM events WHERE at_ms < ?1");
-    s.bind(1, before_ms);
-    s.run(db_);
-    return static_cast<std::size_t>(sqlite3_changes(db_));
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+      std::size_t gone = 0;
+      {
+        statement whole(db_, "SELECT coalesce(sum(count), 0) FROM event_packs WHERE newest_ms < ?1");
+        whole.bind(1, before_ms);
+        if (sqlite3_step(whole.get()) == SQLITE_ROW)
+          gone += static_cast<std::size_t>(sqlite3_column_int64(whole.get(), 0));
+      }
+      statement drop(db_, "DELETE FROM event_packs WHERE newest_ms < ?1");
+      drop.bind(1, before_ms);
+      drop.run(db_);
+      // Packs that straddle the cutoff keep only their newer events.
+      std::vector<std::tuple<std::int64_t, std::string, std::string>> straddling;
+      {
+        statement s(db_, "SELECT seq, scope, body FROM event_packs WHERE oldest_ms < ?1");
+        s.bind(1, before_ms);
+        int rc;
+        while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+          straddling.emplace_back(sqlite3_column_int64(s.get(), 0), s.text(1), s.text(2));
+        if (rc != SQLITE_DONE)
+          throw store_error(std::string("cannot read events: ") + sqlite3_errmsg(db_));
+      }
+      statement rewrite(db_, "UPDATE event_packs SET oldest_ms = ?2, count = ?3, body = ?4 WHERE seq = ?1");
+      for (auto& [seq, scope, body] : straddling) {
+        std::string kept;
+        std::int64_t oldest = INT64_MAX, count = 0;
+        for (auto& e : unpack(body, scope)) {
+          if (e.at_ms < before_ms) {
+            ++gone;
+            continue;
+          }
+          pack_into(kept, e);
+          oldest = std::min(oldest, e.at_ms);
+          ++count;
+        }
+        rewrite.bind(1, seq);
+        rewrite.bind(2, oldest);
+        rewrite.bind(3, count);
+        rewrite.bind_blob(4, kept);
+        rewrite.run(db_);
+      }
+      exec(db_, "COMMIT");
+      return gone;
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
   }
 
  private:

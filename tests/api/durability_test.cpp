@@ -371,11 +371,11 @@ TEST_CASE("finished tasks and old events leave the database after their retentio
       auto t = make_task(a.api, s, 0, "r" + std::to_string(round));
       ok(a.api.post(ws_path(s.ws) + "/Tasks/" + t, {{"AssignmentStatus", "canceled"}}));
     }
-  CHECK(count_rows(db_file, "SELECT count(*) FROM events") > 0);
+  CHECK(count_rows(db_file, "SELECT count(*) FROM event_packs") > 0);
   // Tasks go after a second, events after two: the tables empty out.
   REQUIRE(eventually([&] { return count_rows(db_file, "SELECT count(*) FROM entities WHERE kind='task'") == 0; },
                      15s));
-  REQUIRE(eventually([&] { return count_rows(db_file, "SELECT count(*) FROM events") == 0; }, 15s));
+  REQUIRE(eventually([&] { return count_rows(db_file, "SELECT count(*) FROM event_packs") == 0; }, 15s));
   CHECK(ok(a.api.get(ws_path(s.ws) + "/Tasks"))["tasks"].empty());
   // And a restart does not bring them back.
   a.srv.kill_hard();
