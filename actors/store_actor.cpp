@@ -84,15 +84,14 @@ store::encoded_batch encode_pending(const store_state& st) {
   out.erased_scopes = st.erased_scopes;
   out.puts.reserve(st.changes.size());
   for (auto& [k, c] : st.changes) {
-    if (c.value)
-      out.puts.push_back(store::row{k.kind, k.sid, c.scope, store::encode(*c.value)});
+    if (c.doc)
+      out.puts.push_back(store::row{k.kind, k.sid, c.scope, *c.doc});
     else
       out.erases.emplace_back(k.kind, k.sid);
   }
   out.events.reserve(st.events.size());
   for (auto& e : st.events)
-    out.events.push_back(store::event_row{e.event->sid, e.scope, model::epoch_ms(e.event->date),
-                                          store::encode(*e.event)});
+    out.events.push_back(store::event_row{e.sid, e.scope, e.at_ms, e.doc});
   return out;
 }
 

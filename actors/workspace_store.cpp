@@ -58,7 +58,7 @@ store::write_batch take_changes(workspace_state& st) {
     // The workspace itself belongs to its account; everything else to it.
     auto owner = k == kind::workspace ? st.workspace.account_sid : scope;
     if (value)
-      b.changes.push_back(store::put(owner, sid, std::move(*value)));
+      b.changes.push_back(store::put(owner, sid, *value));
     else
       b.changes.push_back(store::erase(store::kind_name(k), sid, owner));
   }
@@ -75,7 +75,7 @@ store::write_batch take_changes(workspace_state& st) {
   }
   b.events.reserve(st.unsaved_events.size());
   for (auto& e : st.unsaved_events)
-    b.events.push_back(store::event_record{scope, std::move(e)});
+    b.events.push_back(store::record_event(scope, *e));
   st.dirty.clear();
   st.dirty_reservations.clear();
   st.unsaved_events.clear();

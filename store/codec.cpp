@@ -25,6 +25,20 @@ void quote(std::string& out, std::string_view s) {
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
+    // The common case: a run of printable ASCII that needs no escape.
+    auto run = i;
+    while (run < s.size()) {
+      auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\')
+        break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size())
+        break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -435,6 +449,14 @@ model::expected<model::event> decode_event(std::string_view doc) {
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500, std::string("stored event is malformed: ") + ex.what()};
   }
+}
+
+change put(std::string scope, std::string sid, const entity& value) {
+  return change{key{kind_of(value), std::move(sid)}, std::move(scope), encode(value)};
+}
+
+event_record record_event(std::string scope, const model::event& e) {
+  return event_record{std::move(scope), e.sid, model::epoch_ms(e.date), encode(e)};
 }
 
 const char* kind_name(std::size_t index) {

@@ -32,16 +32,21 @@ struct key {
   bool operator==(const key& o) const { return kind == o.kind && sid == o.sid; }
 };
 
-// Put (value set) or erase (value empty) one entity.
+// Put (doc set) or erase (doc empty) one entity. The document is encoded by
+// the owner when it hands the change over, so the store writer, the one
+// thread every change passes through, only writes.
 struct change {
   key what;
   std::string scope;
-  std::optional<entity> value;
+  std::optional<std::string> doc;
 };
 
+// One new event, encoded the same way.
 struct event_record {
   std::string scope; // workspace SID
-  std::shared_ptr<const model::event> event;
+  std::string sid;
+  std::int64_t at_ms = 0;
+  std::string doc;
 };
 
 // One owner's changes from one message: applied in one transaction.
@@ -52,14 +57,9 @@ struct write_batch {
   bool empty() const { return erased_scopes.empty() && changes.empty() && events.empty(); }
 };
 
-// Convenience constructors.
-inline change put(std::string scope, std::string sid, entity value) {
-  change c;
-  c.what = key{kind_of(value), std::move(sid)};
-  c.scope = std::move(scope);
-  c.value = std::move(value);
-  return c;
-}
+// Constructors that encode (defined with the codec).
+change put(std::string scope, std::string sid, const entity& value);
+event_record record_event(std::string scope, const model::event& e);
 inline change erase(std::string kind, std::string sid, std::string scope) {
   return change{key{std::move(kind), std::move(sid)}, std::move(scope), std::nullopt};
 }

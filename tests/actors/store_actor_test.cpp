@@ -140,7 +140,7 @@ store::event_record event(const std::string& scope, const std::string& sid) {
   e->sid = sid;
   e->event_type = "task.created";
   e->date = model::time_point(std::chrono::milliseconds(1'790'000'000'000));
-  return store::event_record{scope, e};
+  return store::record_event(scope, *e);
 }
 
 store::write_batch puts(const std::string& scope, std::vector<store::entity> values,

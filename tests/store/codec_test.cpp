@@ -174,10 +174,11 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   auto c = store::put("WSx", "WKy", store::entity{test::sample_worker("WKy")});
   CHECK(c.what == store::key{"worker", "WKy"});
   CHECK(c.scope == "WSx");
-  REQUIRE(c.value);
+  REQUIRE(c.doc);
+  CHECK(*c.doc == store::encode(store::entity{test::sample_worker("WKy")}));
   auto e = store::erase("task", "WTz", "WSx");
   CHECK(e.what == store::key{"task", "WTz"});
-  CHECK_FALSE(e.value);
+  CHECK_FALSE(e.doc);
 }
 
 TEST_CASE("every entity kind survives encode and decode field by field", "[store]") {
