@@ -45,7 +45,6 @@ done
 curl -sf "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt" || fail "promtool rejected the exposition"
 
-prom_port=$((port + 1))
 cat > "$work/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
@@ -54,9 +53,25 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$port']
 YML
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" > "$work/prom.out" 2>&1 &
-prom_pid=$!
+# Prometheus needs a fixed port: one below the ephemeral range (where client
+# sockets could take it), free now; when another process wins it first,
+# Prometheus exits and the next port is tried.
+prom_ready() { curl -sf "http://127.0.0.1:$prom_port/-/ready" > /dev/null; }
+prom_gone() { ! kill -0 "$prom_pid" 2>/dev/null; }
+prom_up_or_gone() { prom_ready || prom_gone; }
+prom_pid=""
+for attempt in 1 2 3 4 5; do
+  prom_port=$((20000 + RANDOM % 10000))
+  ss -ltn "sport = :$prom_port" | grep -q LISTEN && continue
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" > "$work/prom.out" 2>&1 &
+  prom_pid=$!
+  wait_for 30 prom_up_or_gone || fail "Prometheus neither started nor exited: $(tail -5 "$work/prom.out")"
+  prom_ready && break
+  grep -q "address already in use" "$work/prom.out" || fail "Prometheus did not start: $(tail -5 "$work/prom.out")"
+  prom_pid=""
+done
+[ -n "$prom_pid" ] || fail "no free port for Prometheus after 5 tries"
 
 query() { # query expression -> first value, or empty
   curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" |
