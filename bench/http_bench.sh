@@ -9,13 +9,17 @@
 # usage: bench/http_bench.sh [seconds] [connections]      (defaults: 10, 64)
 # Needs: a build (scripts/setup), wrk, nginx-light, curl.
 # SWITCHBOARD_BIN picks the binary; SWITCHBOARD_ARGS adds flags to every
-# server; DURABILITY_MODES (default "full normal memory") picks the settings.
+# server; DURABILITY_MODES (default "full normal memory") picks the settings;
+# DURABLE_CONNECTIONS (default: the connections argument, then 256) the
+# connection counts the durability runs use: group commit gathers more
+# changes per fsync when more clients wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-64}
 bin=${SWITCHBOARD_BIN:-build/api/switchboard}
 modes=${DURABILITY_MODES:-full normal memory}
+durable_conns=${DURABLE_CONNECTIONS:-$conns 256}
 work=$(mktemp -d)
 server_pid=""
 nginx_pid=""
@@ -149,9 +153,13 @@ awk -v f="$fetch" -v c="$create" -v n="$nginx_rps" 'BEGIN {
 # the run's wall time; "changes/commit" is the mean batch of a transaction.
 echo "durability: task creation, a fresh server and data directory per setting"
 declare -A mode_rps=()
+all_conns=$conns
+for conns in $durable_conns; do
+echo " $conns connections"
+mode_rps=()
 for mode in $modes; do
-  if ! start_server "data-$mode" --durability "$mode"; then
-    printf '  %-28s server did not start: %s\n' "POST task, $mode" "$(head -n 1 "$work/data-$mode.out")"
+  if ! start_server "data-$mode-$conns" --durability "$mode"; then
+    printf "  %-28s server did not start: %s\n" "POST task, $mode" "$(head -n 1 "$work/data-$mode-$conns.out")"
     continue
   fi
   set_up_workspace
@@ -181,7 +189,9 @@ for mode in $modes; do
   stop_server
 done
 if [ -n "${mode_rps[full]:-}" ] && [ -n "${mode_rps[memory]:-}" ]; then
-  awk -v f="${mode_rps[full]}" -v n="${mode_rps[normal]:-0}" -v m="${mode_rps[memory]}" 'BEGIN {
-    printf "ratio create full / memory:   %.2f\n", f / m
-    if (n > 0) printf "ratio create normal / memory: %.2f\n", n / m }'
+  awk -v f="${mode_rps[full]}" -v n="${mode_rps[normal]:-0}" -v m="${mode_rps[memory]}" -v c="$conns" 'BEGIN {
+    printf "  ratio create full / memory at %d connections:   %.2f\n", c, f / m
+    if (n > 0) printf "  ratio create normal / memory at %d connections: %.2f\n", c, n / m }'
 fi
+done
+conns=$all_conns
