@@ -1,0 +1,161 @@
+#include "model/conversations.hpp"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace sb::model::cv {
+
+const char* to_string(conversation_state s) {
+  switch (s) {
+    case conversation_state::initializing: return "initializing";
+    case conversation_state::inactive: return "inactive";
+    case conversation_state::active: return "active";
+    case conversation_state::closed: return "closed";
+  }
+  return "active";
+}
+
+std::optional<conversation_state> parse_conversation_state(std::string_view t) {
+  for (auto s : {conversation_state::initializing, conversation_state::inactive,
+                 conversation_state::active, conversation_state::closed})
+    if (t == to_string(s))
+      return s;
+  return std::nullopt;
+}
+
+const char* to_string(delivery_status s) {
+  switch (s) {
+    case delivery_status::sent: return "sent";
+    case delivery_status::delivered: return "delivered";
+    case delivery_status::read: return "read";
+    case delivery_status::failed: return "failed";
+    case delivery_status::undelivered: return "undelivered";
+  }
+  return "sent";
+}
+
+std::optional<delivery_status> parse_delivery_status(std::string_view t) {
+  for (auto s : {delivery_status::sent, delivery_status::delivered, delivery_status::read,
+                 delivery_status::failed, delivery_status::undelivered})
+    if (t == to_string(s))
+      return s;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
+  // P[nW][nD][T[nH][nM][nS]]: each designator at most once, in this order,
+  // each with at least one digit; Y and month-M have no fixed length.
+  if (text.size() < 3 || text.front() != 'P')
+    return std::nullopt;
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  struct unit {
+    char designator;
+    bool time_part;
+    std::int64_t ms;
+  };
+  static constexpr unit units[] = {{'W', false, 7 * 86'400'000LL}, {'D', false, 86'400'000LL},
+                                   {'H', true, 3'600'000LL},       {'M', true, 60'000LL},
+                                   {'S', true, 1'000LL}};
+  std::size_t pos = 1, next_unit = 0;
+  bool in_time = false, any = false, any_in_time = false;
+  std::int64_t total = 0;
+  while (pos < text.size()) {
+    if (text[pos] == 'T') {
+      if (in_time)
+        return std::nullopt;
+      in_time = true;
+      ++pos;
+      continue;
+    }
+    std::int64_t n = 0;
+    std::size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (n > (max - (text[pos] - '0')) / 10)
+        return std::nullopt;
+      n = n * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    if (pos == start || pos == text.size())
+      return std::nullopt; // a designator without digits, or digits without one
+    char d = text[pos++];
+    std::size_t u = next_unit;
+    while (u < std::size(units) && (units[u].designator != d || units[u].time_part != in_time))
+      ++u;
+    if (u == std::size(units))
+      return std::nullopt; // unknown, out of order, repeated, or on the wrong side of T
+    next_unit = u + 1;
+    if (n > max / units[u].ms || total > max - n * units[u].ms)
+      return std::nullopt;
+    total += n * units[u].ms;
+    any = true;
+    any_in_time = any_in_time || in_time;
+  }
+  if (!any || (in_time && !any_in_time))
+    return std::nullopt; // "P", "PT", "P1DT"
+  return total;
+}
+
+namespace {
+
+bool e164_digits(std::string_view s) {
+  if (s.size() < 3 || s.size() > 16 || s.front() != '+')
+    return false;
+  for (std::size_t i = 1; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::optional<std::string> address_type(std::string_view address) {
+  constexpr std::string_view wa = "whatsapp:";
+  if (address.substr(0, wa.size()) == wa)
+    return e164_digits(address.substr(wa.size())) ? std::optional<std::string>("whatsapp") : std::nullopt;
+  if (e164_digits(address))
+    return std::string("sms");
+  return std::nullopt;
+}
+
+expected<std::monostate> check_attributes(std::string_view text, std::size_t limit, std::string_view what) {
+  if (text.size() > limit)
+    return invalid_parameter(std::string(what) + " must be at most " + std::to_string(limit) +
+                             " bytes (got " + std::to_string(text.size()) + ")");
+  if (!nlohmann::json::accept(text))
+    return invalid_parameter(std::string(what) + " must be valid JSON (at most " +
+                             std::to_string(limit) + " bytes)");
+  return std::monostate{};
+}
+
+std::optional<delivery_summary> summarize(const message& m) {
+  if (m.receipts.empty())
+    return std::nullopt;
+  delivery_summary out;
+  out.total = m.receipts.size();
+  // Statuses accumulate, as Twilio's summaries do (a message "can have zero
+  // or more" statuses per participant): a read message was also delivered,
+  // and a delivered or undelivered one was sent. failed is only failed.
+  auto reached = [](delivery_status have, delivery_status s) {
+    using ds = delivery_status;
+    switch (s) {
+      case ds::sent: return have != ds::failed;
+      case ds::delivered: return have == ds::delivered || have == ds::read;
+      default: return have == s;
+    }
+  };
+  auto of = [&](delivery_status s) -> std::string {
+    std::size_t n = 0;
+    for (auto& r : m.receipts)
+      n += reached(r.status, s) ? 1 : 0;
+    return n == 0 ? "none" : n == out.total ? "all" : "some";
+  };
+  out.sent = of(delivery_status::sent);
+  out.delivered = of(delivery_status::delivered);
+  out.read = of(delivery_status::read);
+  out.failed = of(delivery_status::failed);
+  out.undelivered = of(delivery_status::undelivered);
+  return out;
+}
+
+} // namespace sb::model::cv
