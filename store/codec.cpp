@@ -78,6 +78,10 @@ void quote(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Dispatches to the field list of a type (defined below, after the lists).
+template <class F, class X>
+void visit_fields(F&& f, X& x);
+
 // Each document is written field by field through one function per type,
 // used in both directions, so encoder and decoder cannot drift apart. The
 // writer appends JSON text directly (no document tree: it runs for every
@@ -108,6 +112,10 @@ struct writer {
     key(k);
     out += std::to_string(v);
   }
+  void operator()(const char* k, std::int64_t v) {
+    key(k);
+    out += std::to_string(v);
+  }
   void operator()(const char* k, model::time_point v) {
     key(k);
     out += std::to_string(micros(v));
@@ -116,6 +124,36 @@ struct writer {
   void operator()(const char* k, E v) {
     key(k);
     out += std::to_string(static_cast<int>(v));
+  }
+  // An absent optional writes nothing (it reads back absent).
+  template <class T>
+  void operator()(const char* k, const std::optional<T>& v) {
+    if (v)
+      (*this)(k, *v);
+  }
+  void operator()(const char* k, const std::vector<std::string>& v) {
+    key(k);
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i)
+        out += ',';
+      quote(out, v[i]);
+    }
+    out += ']';
+  }
+  // A list of records, each an object with its own field list.
+  template <class T>
+  void operator()(const char* k, const std::vector<T>& v) {
+    key(k);
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i)
+        out += ',';
+      writer w{out};
+      visit_fields(w, v[i]);
+      w.close();
+    }
+    out += ']';
   }
   // Ends the object (an empty one when no field was written).
   void close() { out += first ? "{}" : "}"; }
@@ -126,6 +164,12 @@ constexpr int enum_last(model::task_order) { return static_cast<int>(model::task
 constexpr int enum_last(model::task_status) { return static_cast<int>(model::task_status::canceled); }
 constexpr int enum_last(model::reservation_status) {
   return static_cast<int>(model::reservation_status::completed);
+}
+constexpr int enum_last(model::cv::conversation_state) {
+  return static_cast<int>(model::cv::conversation_state::closed);
+}
+constexpr int enum_last(model::cv::delivery_status) {
+  return static_cast<int>(model::cv::delivery_status::undelivered);
 }
 
 struct reader {
@@ -143,6 +187,7 @@ struct reader {
   void operator()(const char* k, bool& v) const { find(k, v); }
   void operator()(const char* k, int& v) const { find(k, v); }
   void operator()(const char* k, std::uint64_t& v) const { find(k, v); }
+  void operator()(const char* k, std::int64_t& v) const { find(k, v); }
   void operator()(const char* k, model::time_point& v) const {
     std::int64_t us = 0;
     if (find(k, us))
@@ -156,6 +201,42 @@ struct reader {
     if (n < 0 || n > enum_last(E{}))
       throw std::out_of_range(std::string("field '") + k + "' has no value " + std::to_string(n));
     v = static_cast<E>(n);
+  }
+  template <class T>
+  void operator()(const char* k, std::optional<T>& v) const {
+    auto it = j.find(k);
+    if (it == j.end() || it->is_null())
+      return;
+    T x{};
+    (*this)(k, x);
+    v = std::move(x);
+  }
+  // The array at k, or nullptr when absent; get_ref throws json::type_error
+  // for a value of another shape, as a wrong-typed scalar does.
+  const json::array_t* array(const char* k) const {
+    auto it = j.find(k);
+    if (it == j.end() || it->is_null())
+      return nullptr;
+    return &it->template get_ref<const json::array_t&>();
+  }
+  void operator()(const char* k, std::vector<std::string>& v) const {
+    if (auto* a = array(k)) {
+      v.clear();
+      for (auto& e : *a)
+        v.push_back(e.template get<std::string>());
+    }
+  }
+  template <class T>
+  void operator()(const char* k, std::vector<T>& v) const {
+    if (auto* a = array(k)) {
+      v.clear();
+      for (auto& e : *a) {
+        (void)e.template get_ref<const json::object_t&>();
+        T x;
+        visit_fields(reader{e}, x);
+        v.push_back(std::move(x));
+      }
+    }
   }
 };
 
@@ -284,6 +365,126 @@ void fields_reservation(F&& f, R& x) {
   times(f, x);
 }
 
+// Conversations. Nested settings are flattened into their owner's fields.
+template <class F, class W>
+void fields_webhook_settings(F&& f, W& x) {
+  f("pre_webhook_url", x.pre_webhook_url);
+  f("post_webhook_url", x.post_webhook_url);
+  f("webhook_filters", x.filters);
+  f("webhook_method", x.method);
+  f("webhook_target", x.target);
+}
+
+template <class F, class S>
+void fields_cv_service(F&& f, S& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("friendly_name", x.friendly_name);
+  f("default_conversation_creator_role_sid", x.default_conversation_creator_role_sid);
+  f("default_conversation_role_sid", x.default_conversation_role_sid);
+  f("default_chat_service_role_sid", x.default_chat_service_role_sid);
+  f("reachability_enabled", x.reachability_enabled);
+  fields_webhook_settings(f, x.webhooks);
+  times(f, x);
+}
+
+template <class F, class C>
+void fields_cv_config(F&& f, C& x) {
+  f("account_sid", x.account_sid);
+  f("default_chat_service_sid", x.default_chat_service_sid);
+  f("default_messaging_service_sid", x.default_messaging_service_sid);
+  f("default_inactive_timer", x.default_inactive_timer);
+  f("default_closed_timer", x.default_closed_timer);
+  fields_webhook_settings(f, x.webhooks);
+}
+
+template <class F, class C>
+void fields_conversation(F&& f, C& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("chat_service_sid", x.chat_service_sid);
+  f("messaging_service_sid", x.messaging_service_sid);
+  f("friendly_name", x.friendly_name);
+  f("unique_name", x.unique_name);
+  f("attributes", x.attributes);
+  f("state", x.state);
+  f("timer_inactive", x.timer_inactive);
+  f("timer_closed", x.timer_closed);
+  f("date_inactive", x.date_inactive);
+  f("date_closed", x.date_closed);
+  f("bindings_email_address", x.bindings_email_address);
+  f("bindings_email_name", x.bindings_email_name);
+  times(f, x);
+  f("next_message_index", x.next_message_index);
+}
+
+template <class F, class P>
+void fields_participant(F&& f, P& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("conversation_sid", x.conversation_sid);
+  f("chat_service_sid", x.chat_service_sid);
+  f("identity", x.identity);
+  f("attributes", x.attributes);
+  f("binding_type", x.binding.type);
+  f("binding_address", x.binding.address);
+  f("binding_proxy_address", x.binding.proxy_address);
+  f("binding_projected_address", x.binding.projected_address);
+  f("role_sid", x.role_sid);
+  f("last_read_message_index", x.last_read_message_index);
+  f("last_read_timestamp", x.last_read_timestamp);
+  times(f, x);
+}
+
+template <class F, class M>
+void fields_media_ref(F&& f, M& x) {
+  f("sid", x.sid);
+  f("content_type", x.content_type);
+  f("filename", x.filename);
+  f("size", x.size);
+}
+
+template <class F, class R>
+void fields_receipt(F&& f, R& x) {
+  f("sid", x.sid);
+  f("participant_sid", x.participant_sid);
+  f("channel_message_sid", x.channel_message_sid);
+  f("status", x.status);
+  f("error_code", x.error_code);
+  times(f, x);
+}
+
+template <class F, class M>
+void fields_message(F&& f, M& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("conversation_sid", x.conversation_sid);
+  f("chat_service_sid", x.chat_service_sid);
+  f("index", x.index);
+  f("author", x.author);
+  f("body", x.body);
+  f("attributes", x.attributes);
+  f("participant_sid", x.participant_sid);
+  f("media", x.media);
+  f("receipts", x.receipts);
+  times(f, x);
+}
+
+template <class F, class W>
+void fields_cv_webhook(F&& f, W& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("conversation_sid", x.conversation_sid);
+  f("target", x.target);
+  f("url", x.url);
+  f("method", x.method);
+  f("filters", x.filters);
+  f("triggers", x.triggers);
+  f("flow_sid", x.flow_sid);
+  f("replay_after", x.replay_after);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -306,6 +507,7 @@ void fields_event(F&& f, E& x) {
 // Dispatch by type, in both directions (X may be const for writing).
 template <class F, class X>
 void visit_fields(F&& f, X& x) {
+  namespace cv = model::cv;
   using T = std::remove_const_t<X>;
   if constexpr (std::is_same_v<T, model::workspace>)
     fields_workspace(f, x);
@@ -321,6 +523,22 @@ void visit_fields(F&& f, X& x) {
     fields_task(f, x);
   else if constexpr (std::is_same_v<T, model::reservation>)
     fields_reservation(f, x);
+  else if constexpr (std::is_same_v<T, cv::service>)
+    fields_cv_service(f, x);
+  else if constexpr (std::is_same_v<T, cv::account_config>)
+    fields_cv_config(f, x);
+  else if constexpr (std::is_same_v<T, cv::conversation>)
+    fields_conversation(f, x);
+  else if constexpr (std::is_same_v<T, cv::participant>)
+    fields_participant(f, x);
+  else if constexpr (std::is_same_v<T, cv::media_ref>)
+    fields_media_ref(f, x);
+  else if constexpr (std::is_same_v<T, cv::receipt>)
+    fields_receipt(f, x);
+  else if constexpr (std::is_same_v<T, cv::message>)
+    fields_message(f, x);
+  else if constexpr (std::is_same_v<T, cv::conversation_webhook>)
+    fields_cv_webhook(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -403,6 +621,12 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 5: return read_as<model::workflow>(j);
       case 6: return read_as<model::task>(j);
       case 7: return read_as<model::reservation>(j);
+      case 8: return read_as<model::cv::service>(j);
+      case 9: return read_as<model::cv::account_config>(j);
+      case 10: return read_as<model::cv::conversation>(j);
+      case 11: return read_as<model::cv::participant>(j);
+      case 12: return read_as<model::cv::message>(j);
+      case 13: return read_as<model::cv::conversation_webhook>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -460,8 +684,11 @@ event_record record_event(std::string scope, const model::event& e) {
 }
 
 const char* kind_name(std::size_t index) {
-  static const char* names[] = {"workspace", "activity", "task_channel", "task_queue",
-                                "worker",    "workflow", "task",         "reservation"};
+  static const char* names[] = {"workspace",  "activity",  "task_channel", "task_queue",
+                                "worker",     "workflow",  "task",         "reservation",
+                                "cv_service", "cv_config", "conversation", "participant",
+                                "message",    "cv_webhook"};
+  static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }
 

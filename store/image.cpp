@@ -21,26 +21,66 @@ void by_creation(std::vector<T>& v) {
 recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_events) {
   recovered out;
   std::map<std::string, std::shared_ptr<workspace_image>> images;
-  std::vector<std::pair<std::string, entity>> scoped;
+  std::map<std::string, conversation_image> conversations;
+  std::vector<std::pair<std::string, entity>> scoped;    // workspace rows
+  std::vector<std::pair<std::string, entity>> cv_scoped; // conversation rows
+  auto& cv = out.conversations;
   for (auto& r : db.load_entities()) {
     auto e = decode(r.kind, r.doc);
     if (!e)
       throw store_error("cannot restore " + r.kind + " " + r.sid + ": " + e.err().message);
     ++out.entities;
-    if (auto* ws = std::get_if<model::workspace>(&*e)) {
-      auto img = std::make_shared<workspace_image>();
-      img->workspace = std::move(*ws);
-      images[r.sid] = img;
-    } else {
-      scoped.emplace_back(r.scope, std::move(*e));
-    }
+    std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, model::workspace>) {
+          auto img = std::make_shared<workspace_image>();
+          img->workspace = std::move(x);
+          images[r.sid] = img;
+        } else if constexpr (std::is_same_v<T, model::cv::account_config>) {
+          cv.configs.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::cv::service>) {
+          cv.services.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
+          conversations[r.sid].conversation = std::move(x);
+        } else if constexpr (std::is_same_v<T, model::cv::participant> ||
+                             std::is_same_v<T, model::cv::message> ||
+                             std::is_same_v<T, model::cv::conversation_webhook>) {
+          cv_scoped.emplace_back(r.scope, entity{std::move(x)});
+        } else {
+          scoped.emplace_back(r.scope, entity{std::move(x)});
+        }
+      },
+      *e);
   }
   std::vector<std::string> orphans;
+  auto orphan = [&](const std::string& scope) {
+    if (std::find(orphans.begin(), orphans.end(), scope) == orphans.end())
+      orphans.push_back(scope);
+  };
+  for (auto& [scope, e] : cv_scoped) {
+    auto it = conversations.find(scope);
+    if (it == conversations.end()) {
+      orphan(scope);
+      continue;
+    }
+    auto& img = it->second;
+    std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, model::cv::participant>)
+          img.participants.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::cv::message>)
+          img.messages.push_back(std::move(x));
+        else if constexpr (std::is_same_v<T, model::cv::conversation_webhook>)
+          img.webhooks.push_back(std::move(x));
+      },
+      e);
+  }
   for (auto& [scope, e] : scoped) {
     auto it = images.find(scope);
     if (it == images.end()) {
-      if (std::find(orphans.begin(), orphans.end(), scope) == orphans.end())
-        orphans.push_back(scope);
+      orphan(scope);
       continue;
     }
     auto& img = *it->second;
@@ -88,6 +128,20 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   std::sort(out.workspaces.begin(), out.workspaces.end(), [](auto& a, auto& b) {
     return a->workspace.created != b->workspace.created ? a->workspace.created < b->workspace.created
                                                         : a->workspace.sid < b->workspace.sid;
+  });
+  std::sort(cv.configs.begin(), cv.configs.end(),
+            [](auto& a, auto& b) { return a.account_sid < b.account_sid; });
+  by_creation(cv.services);
+  for (auto& [sid, img] : conversations) {
+    by_creation(img.participants);
+    by_creation(img.webhooks);
+    std::sort(img.messages.begin(), img.messages.end(),
+              [](auto& a, auto& b) { return a.index < b.index; });
+    cv.conversations.push_back(std::move(img));
+  }
+  std::stable_sort(cv.conversations.begin(), cv.conversations.end(), [](auto& a, auto& b) {
+    return a.conversation.created != b.conversation.created ? a.conversation.created < b.conversation.created
+                                                            : a.conversation.sid < b.conversation.sid;
   });
   out.orphan_scopes = std::move(orphans);
   return out;

@@ -1,6 +1,7 @@
 #pragma once
 // What a restart reads back: each workspace's entities and recent events,
-// decoded and in the order the workspace keeps them.
+// and each conversation with its participants, messages and webhooks,
+// decoded and in the order their owners keep them.
 
 #include <cstdint>
 #include <memory>
@@ -23,10 +24,27 @@ struct workspace_image {
   std::vector<std::shared_ptr<const model::event>> events; // oldest first
 };
 
+// One conversation and everything in its scope (rows scoped by its SID).
+struct conversation_image {
+  model::cv::conversation conversation;
+  std::vector<model::cv::participant> participants;      // by creation
+  std::vector<model::cv::message> messages;              // by index
+  std::vector<model::cv::conversation_webhook> webhooks; // by creation
+};
+
+// Conversations of every account: configurations, services and
+// conversations are scoped by their account SID.
+struct conversations_image {
+  std::vector<model::cv::account_config> configs; // by account SID
+  std::vector<model::cv::service> services;       // by creation
+  std::vector<conversation_image> conversations;  // by creation
+};
+
 struct recovered {
   std::vector<std::shared_ptr<workspace_image>> workspaces; // by creation
-  // Scopes whose workspace is gone (a delete raced a last write): their rows
-  // are not restored and should be erased.
+  conversations_image conversations;
+  // Scopes whose owner (a workspace or a conversation) is gone (a delete
+  // raced a last write): their rows are not restored and should be erased.
   std::vector<std::string> orphan_scopes;
   std::size_t entities = 0;
   std::size_t events = 0;

@@ -10,21 +10,45 @@
 #include <variant>
 #include <vector>
 
+#include "model/conversations.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::store {
 
+// New kinds are appended: a kind's index is part of the stored format.
 using entity = std::variant<model::workspace, model::activity, model::task_channel,
                             model::task_queue, model::worker, model::workflow, model::task,
-                            model::reservation>;
+                            model::reservation,
+                            // Conversations (from index 8).
+                            model::cv::service, model::cv::account_config,
+                            model::cv::conversation, model::cv::participant,
+                            model::cv::message, model::cv::conversation_webhook>;
 
-// The kind names used as keys in the database, in the variant's order.
+// The kind names used as keys in the database, in the variant's order:
+// workspace, activity, task_channel, task_queue, worker, workflow, task,
+// reservation, cv_service, cv_config, conversation, participant, message,
+// cv_webhook.
 const char* kind_name(std::size_t index);
 std::optional<std::size_t> kind_index(std::string_view name);
 inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
 
+// The SID an entity is stored under: its sid, or for an account's
+// Conversations configuration (which has none) its account SID.
+inline const std::string& sid_of(const entity& e) {
+  return std::visit(
+    [](const auto& x) -> const std::string& {
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, model::cv::account_config>)
+        return x.account_sid;
+      else
+        return x.sid;
+    },
+    e);
+}
+
 // Which entity a change is about. scope is the owner: the account for a
-// workspace, the workspace for everything in it.
+// workspace, the workspace for everything in it; the account for a
+// Conversations service, configuration or conversation, the conversation
+// for its participants, messages and webhooks.
 struct key {
   std::string kind;
   std::string sid;
@@ -59,6 +83,8 @@ struct write_batch {
 
 // Constructors that encode (defined with the codec).
 change put(std::string scope, std::string sid, const entity& value);
+// The same, under sid_of(value).
+inline change put(std::string scope, const entity& value) { return put(std::move(scope), sid_of(value), value); }
 event_record record_event(std::string scope, const model::event& e);
 inline change erase(std::string kind, std::string sid, std::string scope) {
   return change{key{std::move(kind), std::move(sid)}, std::move(scope), std::nullopt};

@@ -190,8 +190,12 @@ class sqlite_database final : public database {
         db_, "INSERT INTO entities (kind, sid, scope, doc) VALUES (?1, ?2, ?3, ?4) "
              "ON CONFLICT (kind, sid) DO UPDATE SET scope = excluded.scope, doc = excluded.doc");
       erase_ = std::make_unique<statement>(db_, "DELETE FROM entities WHERE kind = ?1 AND sid = ?2");
+      // A scope goes with the entity that owns it (a workspace, a
+      // conversation). The owner is named by kind as well as SID so that
+      // both terms use an index: `sid = ?1` alone scans the whole table.
       erase_scope_ = std::make_unique<statement>(
-        db_, "DELETE FROM entities WHERE scope = ?1 OR (kind = 'workspace' AND sid = ?1)");
+        db_, "DELETE FROM entities WHERE scope = ?1 OR "
+             "(kind IN ('workspace', 'conversation') AND sid = ?1)");
       erase_scope_events_ = std::make_unique<statement>(db_, "DELETE FROM event_packs WHERE scope = ?1");
       event_ = std::make_unique<statement>(
         db_, "INSERT INTO event_packs (scope, oldest_ms, newest_ms, count, body) VALUES (?1, ?2, ?3, ?4, ?5)");

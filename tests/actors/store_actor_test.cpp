@@ -147,7 +147,7 @@ store::write_batch puts(const std::string& scope, std::vector<store::entity> val
                         std::vector<std::string> event_sids = {}) {
   store::write_batch b;
   for (auto& v : values)
-    b.changes.push_back(store::put(scope, std::visit([](auto& x) { return x.sid; }, v), v));
+    b.changes.push_back(store::put(scope, v));
   for (auto& sid : event_sids)
     b.events.push_back(event(scope, sid));
   return b;

@@ -114,13 +114,94 @@ void compare(const model::event& want, const model::event& got) {
   SAME(reservation_sid); SAME(queue_sid); SAME(workflow_sid); SAME(task_channel); SAME(task_created);
 }
 
+void compare(const model::cv::webhook_settings& want, const model::cv::webhook_settings& got) {
+  model::cv::webhook_settings dflt;
+  SAME(pre_webhook_url); SAME(post_webhook_url); SAME(filters); SAME(method); SAME(target);
+}
+
+void compare(const model::cv::service& want, const model::cv::service& got) {
+  model::cv::service dflt;
+  SAME(sid); SAME(account_sid); SAME(friendly_name); SAME(default_conversation_creator_role_sid);
+  SAME(default_conversation_role_sid); SAME(default_chat_service_role_sid); SAME(reachability_enabled);
+  SAME(created); SAME(updated);
+  compare(want.webhooks, got.webhooks);
+}
+
+void compare(const model::cv::account_config& want, const model::cv::account_config& got) {
+  model::cv::account_config dflt;
+  SAME(account_sid); SAME(default_chat_service_sid); SAME(default_messaging_service_sid);
+  SAME(default_inactive_timer); SAME(default_closed_timer);
+  compare(want.webhooks, got.webhooks);
+}
+
+void same(const char* field, const std::optional<model::time_point>& want,
+          const std::optional<model::time_point>& got, const std::optional<model::time_point>& dflt) {
+  INFO("field " << field);
+  REQUIRE(want != dflt);
+  REQUIRE(got.has_value());
+  same(field, *want, *got, model::time_point{});
+}
+
+void compare(const model::cv::conversation& want, const model::cv::conversation& got) {
+  model::cv::conversation dflt;
+  SAME(sid); SAME(account_sid); SAME(chat_service_sid); SAME(messaging_service_sid); SAME(friendly_name);
+  SAME(unique_name); SAME(attributes); SAME(state); SAME(timer_inactive); SAME(timer_closed);
+  SAME(date_inactive); SAME(date_closed); SAME(bindings_email_address); SAME(bindings_email_name);
+  SAME(created); SAME(updated); SAME(next_message_index);
+}
+
+void compare(const model::cv::participant& want, const model::cv::participant& got) {
+  model::cv::participant dflt;
+  SAME(sid); SAME(account_sid); SAME(conversation_sid); SAME(chat_service_sid); SAME(identity);
+  SAME(attributes); SAME(binding.type); SAME(binding.address); SAME(binding.proxy_address);
+  SAME(binding.projected_address); SAME(role_sid); SAME(last_read_message_index);
+  SAME(last_read_timestamp); SAME(created); SAME(updated);
+}
+
+void compare(const model::cv::media_ref& want, const model::cv::media_ref& got) {
+  model::cv::media_ref dflt;
+  SAME(sid); SAME(content_type); SAME(filename); SAME(size);
+}
+
+void compare(const model::cv::receipt& want, const model::cv::receipt& got) {
+  model::cv::receipt dflt;
+  SAME(sid); SAME(participant_sid); SAME(channel_message_sid); SAME(status); SAME(error_code);
+  SAME(created); SAME(updated);
+}
+
+void compare(const model::cv::message& want, const model::cv::message& got) {
+  model::cv::message dflt;
+  SAME(sid); SAME(account_sid); SAME(conversation_sid); SAME(chat_service_sid); SAME(index); SAME(author);
+  SAME(body); SAME(attributes); SAME(participant_sid); SAME(created); SAME(updated);
+  REQUIRE(want.media.size() == 2);
+  REQUIRE(got.media.size() == want.media.size());
+  for (std::size_t i = 0; i < want.media.size(); ++i) {
+    INFO("media " << i);
+    compare(want.media[i], got.media[i]);
+  }
+  REQUIRE(want.receipts.size() == 2);
+  REQUIRE(got.receipts.size() == want.receipts.size());
+  for (std::size_t i = 0; i < want.receipts.size(); ++i) {
+    INFO("receipt " << i);
+    compare(want.receipts[i], got.receipts[i]);
+  }
+}
+
+void compare(const model::cv::conversation_webhook& want, const model::cv::conversation_webhook& got) {
+  model::cv::conversation_webhook dflt;
+  SAME(sid); SAME(account_sid); SAME(conversation_sid); SAME(target); SAME(url); SAME(method); SAME(filters);
+  SAME(triggers); SAME(flow_sid); SAME(replay_after); SAME(created); SAME(updated);
+}
+
 #undef SAME
 
 // One sample of every kind, in the variant's order.
 std::vector<store::entity> samples() {
-  return {test::sample_workspace(), test::sample_activity(), test::sample_channel(),
-          test::sample_queue(),     test::sample_worker(),   test::sample_workflow(),
-          test::sample_task(),      test::sample_reservation()};
+  return {test::sample_workspace(),    test::sample_activity(),   test::sample_channel(),
+          test::sample_queue(),        test::sample_worker(),     test::sample_workflow(),
+          test::sample_task(),         test::sample_reservation(), test::sample_cv_service(),
+          test::sample_cv_config(),    test::sample_conversation(), test::sample_participant(),
+          test::sample_message(),      test::sample_cv_webhook()};
 }
 
 // decode() that fails the test if it throws.
@@ -167,6 +248,13 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
     REQUIRE(store::kind_index(name));
     CHECK(*store::kind_index(name) == i);
   }
+  // The names are the database's keys: they may never change.
+  const std::vector<std::string> names{"workspace", "activity",   "task_channel", "task_queue", "worker",
+                                       "workflow",  "task",       "reservation",  "cv_service", "cv_config",
+                                       "conversation", "participant", "message",  "cv_webhook"};
+  REQUIRE(names.size() == all.size());
+  for (std::size_t i = 0; i < names.size(); ++i)
+    CHECK(store::kind_name(i) == names[i]);
   CHECK_FALSE(store::kind_index("gadget"));
   CHECK_FALSE(store::kind_index(""));
   CHECK(std::string(store::kind_name(all.size())) == "unknown");
@@ -176,6 +264,16 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   CHECK(c.scope == "WSx");
   REQUIRE(c.doc);
   CHECK(*c.doc == store::encode(store::entity{test::sample_worker("WKy")}));
+  // An account's configuration has no SID of its own: it is stored under
+  // its account SID.
+  auto cfg = store::entity{test::sample_cv_config("ACcfg")};
+  CHECK(store::sid_of(cfg) == "ACcfg");
+  CHECK(store::sid_of(store::entity{test::sample_message("IMm")}) == "IMm");
+  auto pc = store::put("ACcfg", cfg);
+  CHECK(pc.what == store::key{"cv_config", "ACcfg"});
+  CHECK(pc.scope == "ACcfg");
+  REQUIRE(pc.doc);
+  CHECK(*pc.doc == store::encode(cfg));
   auto e = store::erase("task", "WTz", "WSx");
   CHECK(e.what == store::key{"task", "WTz"});
   CHECK_FALSE(e.doc);
@@ -311,6 +409,25 @@ TEST_CASE("missing and null fields keep their defaults, so older documents still
   CHECK(t.routing_filter == dflt.routing_filter);
   CHECK(t.attributes == dflt.attributes);
 
+  auto m = safe_decode("message", R"({"sid":"IM1","media":null})");
+  REQUIRE(m);
+  auto& msg = std::get<model::cv::message>(*m);
+  CHECK(msg.media.empty());
+  CHECK(msg.receipts.empty());
+  CHECK(msg.attributes == model::cv::message{}.attributes);
+  auto p = safe_decode("participant", R"({"sid":"MB1","last_read_message_index":null})");
+  REQUIRE(p);
+  CHECK_FALSE(std::get<model::cv::participant>(*p).last_read_message_index);
+  CHECK_FALSE(std::get<model::cv::participant>(*p).last_read_timestamp);
+  auto c = safe_decode("conversation", R"({"sid":"CH1"})");
+  REQUIRE(c);
+  CHECK(std::get<model::cv::conversation>(*c).state == model::cv::conversation{}.state);
+  CHECK_FALSE(std::get<model::cv::conversation>(*c).date_closed);
+  auto h = safe_decode("cv_webhook", R"({"sid":"WH1"})");
+  REQUIRE(h);
+  CHECK(std::get<model::cv::conversation_webhook>(*h).method == "POST");
+  CHECK_FALSE(std::get<model::cv::conversation_webhook>(*h).replay_after);
+
   auto w = safe_decode("worker", R"({"sid":"WK1"})");
   REQUIRE(w);
   CHECK(std::get<model::worker>(*w).channels.empty());
@@ -354,7 +471,8 @@ TEST_CASE("any bytes in a text field encode to a document that decodes", "[store
 
 TEST_CASE("an enum value outside its range decodes to an error", "[store]") {
   for (auto [kind, field, last] : {std::tuple{"task", "status", 5}, std::tuple{"reservation", "status", 7},
-                                   std::tuple{"task_queue", "order", 1}, std::tuple{"workspace", "prioritize_queue_order", 1}}) {
+                                   std::tuple{"task_queue", "order", 1}, std::tuple{"workspace", "prioritize_queue_order", 1},
+                                   std::tuple{"conversation", "state", 3}}) {
     INFO(kind << "." << field);
     for (int bad : {-1, last + 1, 99}) {
       json doc{{"sid", "XX1"}, {field, bad}};
@@ -364,5 +482,62 @@ TEST_CASE("an enum value outside its range decodes to an error", "[store]") {
     }
     json ok_doc{{"sid", "XX1"}, {field, last}};
     CHECK(store::decode(kind, ok_doc.dump()));
+  }
+}
+
+TEST_CASE("a receipt status outside its range decodes to an error", "[store]") {
+  auto j = json::parse(store::encode(store::entity{test::sample_message()}));
+  for (int bad : {-1, 5, 99}) {
+    auto mutated = j;
+    mutated["receipts"][1]["status"] = bad;
+    auto r = safe_decode("message", mutated.dump());
+    REQUIRE_FALSE(r);
+    CHECK(r.err().message.find("status") != std::string::npos);
+  }
+  auto ok = j;
+  ok["receipts"][1]["status"] = 4;
+  auto r = safe_decode("message", ok.dump());
+  REQUIRE(r);
+  CHECK(std::get<model::cv::message>(*r).receipts[1].status == model::cv::delivery_status::undelivered);
+}
+
+TEST_CASE("nested lists of the wrong shape decode to an error", "[store]") {
+  struct list {
+    const char* kind;
+    const char* field;
+    store::entity sample;
+  };
+  for (auto& [kind, field, sample] : {list{"message", "media", test::sample_message()},
+                                      list{"message", "receipts", test::sample_message()},
+                                      list{"cv_webhook", "filters", test::sample_cv_webhook()},
+                                      list{"cv_webhook", "triggers", test::sample_cv_webhook()},
+                                      list{"cv_service", "webhook_filters", test::sample_cv_service()},
+                                      list{"cv_config", "webhook_filters", test::sample_cv_config()}}) {
+    auto j = json::parse(store::encode(sample));
+    REQUIRE(j[field].is_array());
+    REQUIRE_FALSE(j[field].empty());
+    std::vector<json> bad = {"a list", 7, json::object(), json::array({7}), json::array({json::array()})};
+    if (j[field][0].is_object()) {
+      bad.push_back(json::array({"ME1"}));
+      // Each field of an element, of the wrong type.
+      auto element = j[field][0];
+      for (auto& [k, v] : element.items()) {
+        auto e = element;
+        e[k] = wrong_type_for(v);
+        bad.push_back(json::array({e}));
+      }
+    } else {
+      bad.push_back(json::array({json::object()}));
+    }
+    for (auto& b : bad) {
+      auto mutated = j;
+      mutated[field] = b;
+      INFO(kind << "." << field << " = " << b.dump());
+      CHECK_FALSE(safe_decode(kind, mutated.dump()));
+    }
+    // An empty list is a list.
+    auto empty = j;
+    empty[field] = json::array();
+    CHECK(safe_decode(kind, empty.dump()));
   }
 }

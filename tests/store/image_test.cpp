@@ -21,7 +21,7 @@ const std::string ws_new = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2";
 const std::string ws_gone = "WSgggggggggggggggggggggggggggggggg";
 
 store::row row_of(const std::string& scope, const store::entity& e) {
-  auto sid = std::visit([](auto& x) { return x.sid; }, e);
+  auto sid = store::sid_of(e);
   return store::row{store::kind_of(e), sid, scope, store::encode(e)};
 }
 
@@ -193,5 +193,169 @@ TEST_CASE("recover stops with a store_error naming a row it cannot decode", "[st
     b.events.push_back(store::event_row{"EVbroken", ws_old, 1001, "[not, an, object"});
     db->write(b);
     expect_error_naming("event EVbroken");
+  }
+}
+
+namespace {
+
+const std::string account_b = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const std::string ch_old = "CHzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz1"; // created first, sorts last by SID
+const std::string ch_new = "CHaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2";
+const std::string ch_gone = "CHgggggggggggggggggggggggggggggggg";
+
+model::cv::conversation conversation(const std::string& sid, std::int64_t created_us) {
+  auto c = test::sample_conversation(sid);
+  c.created = at(created_us);
+  return c;
+}
+
+model::cv::participant participant(const std::string& sid, const std::string& ch, std::int64_t created_us) {
+  auto p = test::sample_participant(sid, ch);
+  p.created = at(created_us);
+  return p;
+}
+
+model::cv::message message(const std::string& sid, const std::string& ch, std::uint64_t index,
+                           std::int64_t created_us) {
+  auto m = test::sample_message(sid, ch, index);
+  m.created = at(created_us);
+  return m;
+}
+
+model::cv::conversation_webhook webhook(const std::string& sid, const std::string& ch, std::int64_t created_us) {
+  auto w = test::sample_cv_webhook(sid, ch);
+  w.created = at(created_us);
+  return w;
+}
+
+model::cv::service service(const std::string& sid, std::int64_t created_us) {
+  auto s = test::sample_cv_service(sid);
+  s.created = at(created_us);
+  return s;
+}
+
+std::vector<std::string> conversation_sids(const std::vector<store::conversation_image>& v) {
+  std::vector<std::string> out;
+  for (auto& c : v)
+    out.push_back(c.conversation.sid);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("recover restores conversations with their participants, messages and webhooks", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  store::encoded_batch b;
+  // A workspace beside them: the conversation kinds are no orphans of it.
+  b.puts.push_back(row_of(account, workspace(ws_old, base_us)));
+  b.puts.push_back(row_of(ws_old, activity("WAa", base_us)));
+  // Account configurations (keyed by account SID) and services.
+  b.puts.push_back(row_of(account_b, test::sample_cv_config(account_b)));
+  b.puts.push_back(row_of(account, test::sample_cv_config(account)));
+  b.puts.push_back(row_of(account, service("ISb", base_us + 20)));
+  b.puts.push_back(row_of(account, service("ISa", base_us + 10)));
+  b.puts.push_back(row_of(account_b, service("ISc", base_us + 10)));
+  // Conversations, inserted out of order.
+  b.puts.push_back(row_of(account, conversation(ch_new, base_us + 500)));
+  b.puts.push_back(row_of(account_b, conversation(ch_old, base_us + 100)));
+  // Participants and webhooks by creation, then SID; messages by index,
+  // whatever their creation time or SID.
+  b.puts.push_back(row_of(ch_old, participant("MBb", ch_old, base_us + 20)));
+  b.puts.push_back(row_of(ch_old, participant("MBc", ch_old, base_us + 10)));
+  b.puts.push_back(row_of(ch_old, participant("MBa", ch_old, base_us + 20)));
+  b.puts.push_back(row_of(ch_old, message("IMa", ch_old, 2, base_us + 1)));
+  b.puts.push_back(row_of(ch_old, message("IMc", ch_old, 0, base_us + 3)));
+  b.puts.push_back(row_of(ch_old, message("IMb", ch_old, 1, base_us + 2)));
+  b.puts.push_back(row_of(ch_new, message("IMz", ch_new, 0, base_us + 9)));
+  b.puts.push_back(row_of(ch_new, webhook("WHb", ch_new, base_us + 5)));
+  b.puts.push_back(row_of(ch_new, webhook("WHa", ch_new, base_us + 6)));
+  // Rows of a conversation that is gone.
+  b.puts.push_back(row_of(ch_gone, participant("MBg", ch_gone, base_us)));
+  b.puts.push_back(row_of(ch_gone, message("IMg", ch_gone, 0, base_us)));
+  b.puts.push_back(row_of(ch_gone, webhook("WHg", ch_gone, base_us)));
+  db->write(b);
+
+  auto r = store::recover(*db, 0, 100);
+  CHECK(r.entities == b.puts.size());
+  CHECK(r.orphan_scopes == std::vector<std::string>{ch_gone});
+  // The workspace recovered as before.
+  REQUIRE(r.workspaces.size() == 1);
+  CHECK(r.workspaces[0]->workspace.sid == ws_old);
+  CHECK(sids(r.workspaces[0]->activities) == std::vector<std::string>{"WAa"});
+
+  auto& cv = r.conversations;
+  REQUIRE(cv.configs.size() == 2);
+  CHECK(cv.configs[0].account_sid == account);
+  CHECK(cv.configs[1].account_sid == account_b);
+  CHECK(cv.configs[0].webhooks.filters == test::sample_cv_config().webhooks.filters);
+  CHECK(sids(cv.services) == std::vector<std::string>{"ISa", "ISc", "ISb"});
+  REQUIRE(cv.conversations.size() == 2);
+  CHECK(conversation_sids(cv.conversations) == std::vector<std::string>{ch_old, ch_new});
+  auto& old_ch = cv.conversations[0];
+  auto& new_ch = cv.conversations[1];
+  CHECK(old_ch.conversation.friendly_name == test::sample_conversation().friendly_name);
+  CHECK(sids(old_ch.participants) == std::vector<std::string>{"MBc", "MBa", "MBb"});
+  CHECK(sids(old_ch.messages) == std::vector<std::string>{"IMc", "IMb", "IMa"});
+  CHECK(old_ch.webhooks.empty());
+  CHECK(new_ch.participants.empty());
+  CHECK(sids(new_ch.messages) == std::vector<std::string>{"IMz"});
+  CHECK(sids(new_ch.webhooks) == std::vector<std::string>{"WHb", "WHa"});
+  // Decoded, not just sorted: a message's receipts came back.
+  REQUIRE(new_ch.messages.size() == 1);
+  CHECK(new_ch.messages[0].receipts.size() == test::sample_message().receipts.size());
+  CHECK(new_ch.messages[0].media.size() == test::sample_message().media.size());
+
+  SECTION("erasing the orphan scopes removes the gone conversation's rows") {
+    store::encoded_batch cleanup;
+    cleanup.erased_scopes = r.orphan_scopes;
+    db->write(cleanup);
+    auto again = store::recover(*db, 0, 100);
+    CHECK(again.orphan_scopes.empty());
+    CHECK(again.entities == b.puts.size() - 3);
+    CHECK(again.conversations.conversations.size() == 2);
+    CHECK(again.workspaces.size() == 1);
+  }
+  SECTION("erasing a conversation's scope takes it and its rows, nothing else") {
+    store::encoded_batch del;
+    del.erased_scopes.push_back(ch_old);
+    db->write(del);
+    auto again = store::recover(*db, 0, 100);
+    CHECK(again.entities == b.puts.size() - 7); // the conversation, 3 participants, 3 messages
+    CHECK(conversation_sids(again.conversations.conversations) == std::vector<std::string>{ch_new});
+    CHECK(again.conversations.services.size() == 3);
+    CHECK(again.conversations.configs.size() == 2);
+    CHECK(again.orphan_scopes == std::vector<std::string>{ch_gone});
+  }
+}
+
+TEST_CASE("recover of workspaces alone restores no conversations", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  store::encoded_batch b;
+  b.puts.push_back(row_of(account, workspace(ws_old, base_us)));
+  db->write(b);
+  auto r = store::recover(*db, 0, 100);
+  CHECK(r.workspaces.size() == 1);
+  CHECK(r.conversations.configs.empty());
+  CHECK(r.conversations.services.empty());
+  CHECK(r.conversations.conversations.empty());
+  CHECK(r.orphan_scopes.empty());
+}
+
+TEST_CASE("recover stops with a store_error naming a conversation row it cannot decode", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  store::encoded_batch b;
+  b.puts.push_back(row_of(account, conversation(ch_old, base_us)));
+  b.puts.push_back(store::row{"message", "IMbroken", ch_old, R"({"sid":"IMbroken","receipts":[{"status":9}]})"});
+  db->write(b);
+  try {
+    store::recover(*db, 0, 100);
+    FAIL("recover accepted a broken row");
+  } catch (const store::store_error& e) {
+    std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.find("message IMbroken") != std::string::npos);
   }
 }

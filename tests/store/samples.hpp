@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "model/conversations.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::test {
@@ -177,6 +178,143 @@ inline model::event sample_event(const std::string& sid = "EV0000000000000000000
   x.workflow_sid = "WW00000000000000000000000000000004";
   x.task_channel = "sms";
   x.task_created = at(base_us - 5'000'000);
+  return x;
+}
+
+// Conversations.
+
+inline model::cv::webhook_settings sample_webhook_settings(const std::string& tag) {
+  model::cv::webhook_settings w;
+  w.pre_webhook_url = "https://example.test/pre/" + tag;
+  w.post_webhook_url = "https://example.test/post/" + tag;
+  w.filters = {"onMessageAdd", "onConversationRemoved", "with \"quote\""};
+  w.method = "GET";
+  w.target = "flex";
+  return w;
+}
+
+inline model::cv::service sample_cv_service(const std::string& sid = "IS00000000000000000000000000000001") {
+  model::cv::service x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.friendly_name = "Support «chat»";
+  x.default_conversation_creator_role_sid = "RL00000000000000000000000000000001";
+  x.default_conversation_role_sid = "RL00000000000000000000000000000002";
+  x.default_chat_service_role_sid = "RL00000000000000000000000000000003";
+  x.reachability_enabled = true;
+  x.webhooks = sample_webhook_settings("service");
+  x.created = at(base_us + 20);
+  x.updated = at(base_us + 21);
+  return x;
+}
+
+inline model::cv::account_config sample_cv_config(const std::string& account = "ACffffffffffffffffffffffffffffffff") {
+  model::cv::account_config x;
+  x.account_sid = account;
+  x.default_chat_service_sid = "IS00000000000000000000000000000002";
+  x.default_messaging_service_sid = "MG00000000000000000000000000000001";
+  x.default_inactive_timer = "PT5M";
+  x.default_closed_timer = "P1D";
+  x.webhooks = sample_webhook_settings("account");
+  return x;
+}
+
+inline model::cv::conversation sample_conversation(const std::string& sid = "CH00000000000000000000000000000001") {
+  model::cv::conversation x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.chat_service_sid = "IS00000000000000000000000000000003";
+  x.messaging_service_sid = "MG00000000000000000000000000000002";
+  x.friendly_name = "Order #42";
+  x.unique_name = "order-42";
+  x.attributes = R"({"order":42,"tags":["vip"]})";
+  x.state = model::cv::conversation_state::inactive;
+  x.timer_inactive = "PT1M";
+  x.timer_closed = "PT10M";
+  x.date_inactive = at(base_us + 22);
+  x.date_closed = at(base_us + 23);
+  x.bindings_email_address = "customer@example.test";
+  x.bindings_email_name = "Customer";
+  x.created = at(base_us + 24);
+  x.updated = at(base_us + 25);
+  x.next_message_index = 18'000'000'000'000'000'002ULL;
+  return x;
+}
+
+inline model::cv::participant sample_participant(const std::string& sid = "MB00000000000000000000000000000001",
+                                                 const std::string& conversation = "CH00000000000000000000000000000001") {
+  model::cv::participant x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.conversation_sid = conversation;
+  x.chat_service_sid = "IS00000000000000000000000000000003";
+  x.identity = "alice";
+  x.attributes = R"({"role":"customer"})";
+  x.binding = {"whatsapp", "whatsapp:+15551230001", "whatsapp:+15551230002", "+15551230003"};
+  x.role_sid = "RL00000000000000000000000000000004";
+  x.last_read_message_index = 9'000'000'000LL;
+  x.last_read_timestamp = at(base_us + 26);
+  x.created = at(base_us + 27);
+  x.updated = at(base_us + 28);
+  return x;
+}
+
+inline model::cv::media_ref sample_media(int n) {
+  model::cv::media_ref m;
+  m.sid = "ME0000000000000000000000000000000" + std::to_string(n);
+  m.content_type = "image/png";
+  m.filename = "photo " + std::to_string(n) + ".png";
+  m.size = 5'000'000'000LL + n; // above 2^32
+  return m;
+}
+
+inline model::cv::receipt sample_receipt(int n) {
+  model::cv::receipt r;
+  r.sid = "DY0000000000000000000000000000000" + std::to_string(n);
+  r.participant_sid = "MB0000000000000000000000000000000" + std::to_string(n);
+  r.channel_message_sid = "SM0000000000000000000000000000000" + std::to_string(n);
+  r.status = n == 1 ? model::cv::delivery_status::undelivered : model::cv::delivery_status::read;
+  r.error_code = 30000 + n;
+  r.created = at(base_us + 300 + n);
+  r.updated = at(base_us + 400 + n);
+  return r;
+}
+
+inline model::cv::message sample_message(const std::string& sid = "IM00000000000000000000000000000001",
+                                         const std::string& conversation = "CH00000000000000000000000000000001",
+                                         std::uint64_t index = 18'000'000'000'000'000'003ULL) {
+  model::cv::message x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.conversation_sid = conversation;
+  x.chat_service_sid = "IS00000000000000000000000000000003";
+  x.index = index;
+  x.author = "alice";
+  x.body = "Hello \"there\"\nsecond line";
+  x.attributes = R"({"importance":"high"})";
+  x.participant_sid = "MB00000000000000000000000000000001";
+  x.media = {sample_media(1), sample_media(2)};
+  x.receipts = {sample_receipt(1), sample_receipt(2)};
+  x.created = at(base_us + 29);
+  x.updated = at(base_us + 30);
+  return x;
+}
+
+inline model::cv::conversation_webhook sample_cv_webhook(const std::string& sid = "WH00000000000000000000000000000001",
+                                                        const std::string& conversation = "CH00000000000000000000000000000001") {
+  model::cv::conversation_webhook x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.conversation_sid = conversation;
+  x.target = "trigger";
+  x.url = "https://example.test/trigger";
+  x.method = "GET";
+  x.filters = {"onMessageAdded"};
+  x.triggers = {"help", "stop"};
+  x.flow_sid = "FW00000000000000000000000000000001";
+  x.replay_after = 12;
+  x.created = at(base_us + 31);
+  x.updated = at(base_us + 32);
   return x;
 }
 

@@ -25,7 +25,7 @@ const std::string ws_a = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const std::string ws_b = "WSbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 store::row row_of(const std::string& scope, const store::entity& e) {
-  auto sid = std::visit([](auto& x) { return x.sid; }, e);
+  auto sid = store::sid_of(e);
   return store::row{store::kind_of(e), sid, scope, store::encode(e)};
 }
 
@@ -123,6 +123,38 @@ TEST_CASE("an erased scope takes its rows, its events and its workspace row", "[
     CHECK(db->load_entities().empty());
     CHECK(tuples(db->load_events(0, 100)) == tuples({mixed.events[0]}));
   }
+}
+
+TEST_CASE("an erased conversation scope takes the conversation row and its children", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  const std::string ch_a = "CHaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const std::string ch_b = "CHbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  auto b = two_workspaces();
+  b.puts.push_back(row_of(account, test::sample_conversation(ch_a)));
+  b.puts.push_back(row_of(account, test::sample_conversation(ch_b)));
+  b.puts.push_back(row_of(account, test::sample_cv_service()));
+  b.puts.push_back(row_of(account, test::sample_cv_config(account)));
+  b.puts.push_back(row_of(ch_a, test::sample_participant("MBa1", ch_a)));
+  b.puts.push_back(row_of(ch_a, test::sample_message("IMa1", ch_a, 0)));
+  b.puts.push_back(row_of(ch_a, test::sample_cv_webhook("WHa1", ch_a)));
+  b.puts.push_back(row_of(ch_b, test::sample_message("IMb1", ch_b, 0)));
+  db->write(b);
+
+  store::encoded_batch del;
+  del.erased_scopes.push_back(ch_a);
+  db->write(del);
+  auto want = b.puts;
+  std::erase_if(want, [&](auto& r) { return r.scope == ch_a || r.sid == ch_a; });
+  REQUIRE(want.size() == b.puts.size() - 4);
+  CHECK(sorted(db->load_entities()) == sorted(want));
+
+  // A SID that owns no scope takes nothing else with it: erasing the scope
+  // of a message's SID leaves the message (erase it by kind and SID).
+  store::encoded_batch other;
+  other.erased_scopes.push_back("IMb1");
+  db->write(other);
+  CHECK(sorted(db->load_entities()) == sorted(want));
 }
 
 TEST_CASE("load_events keeps the newest N of each scope, oldest first, from since_ms", "[store]") {
