@@ -1,0 +1,743 @@
+#include "actors/conversation_actor.hpp"
+
+#include <algorithm>
+
+#include "model/sid.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+using self_ptr = conversation_actor_type*;
+namespace cv = model::cv;
+
+model::time_point now() { return std::chrono::system_clock::now(); }
+
+model::error missing(const std::string& what) {
+  return model::not_found("The requested resource " + what + " was not found");
+}
+
+cv_reply unavailable() {
+  return cv_fail(model::error{model::errc::unavailable, 20503,
+                              "The change could not be written to disk; the service refuses changes "
+                              "until its store accepts writes again"});
+}
+
+// ------------------------------------------------------------ persistence --
+
+void save_conversation(self_ptr self) {
+  auto& st = self->state;
+  st.durable.put(st.conv.account_sid, st.conv.sid, store::entity{st.conv});
+}
+void save(self_ptr self, const cv::participant& p) {
+  self->state.durable.put(self->state.conv.sid, p.sid, store::entity{p});
+}
+void save(self_ptr self, const cv::message& m) {
+  self->state.durable.put(self->state.conv.sid, m.sid, store::entity{m});
+}
+void save(self_ptr self, const cv::conversation_webhook& w) {
+  self->state.durable.put(self->state.conv.sid, w.sid, store::entity{w});
+}
+
+// Tells the directory the record changed (its copy serves lists).
+void publish(self_ptr self) {
+  self->send(self->state.directory, conversation_changed{self->state.conv});
+}
+
+// ----------------------------------------------------------------- timers --
+
+// Re-arms the state timers from now (activity) or clears them.
+void arm_timers(self_ptr self) {
+  auto& st = self->state;
+  auto& c = st.conv;
+  st.timers.cancel("inactive");
+  st.timers.cancel("closed");
+  c.date_inactive.reset();
+  c.date_closed.reset();
+  if (c.state == cv::conversation_state::closed)
+    return;
+  auto t = now();
+  if (!c.timer_inactive.empty() && c.state == cv::conversation_state::active)
+    if (auto ms = cv::parse_duration_ms(c.timer_inactive)) {
+      c.date_inactive = t + std::chrono::milliseconds(*ms);
+      st.timers.schedule(self, "inactive", std::chrono::milliseconds(*ms));
+    }
+  if (!c.timer_closed.empty())
+    if (auto ms = cv::parse_duration_ms(c.timer_closed)) {
+      c.date_closed = t + std::chrono::milliseconds(*ms);
+      st.timers.schedule(self, "closed", std::chrono::milliseconds(*ms));
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> bound_pairs(const conversation_state& st) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& p : st.participants)
+    if (!p.binding.address.empty())
+      out.emplace_back(p.binding.address, p.binding.proxy_address);
+  return out;
+}
+
+// Moves the conversation to a new state; closing frees its bindings.
+void set_state(self_ptr self, cv::conversation_state s) {
+  auto& st = self->state;
+  if (st.conv.state == s)
+    return;
+  st.conv.state = s;
+  st.conv.updated = now();
+  if (s == cv::conversation_state::closed) {
+    auto pairs = bound_pairs(st);
+    if (!pairs.empty())
+      self->send(st.directory, bindings_released{st.conv.sid, std::move(pairs)});
+  }
+}
+
+// A message or a new participant: an inactive conversation is active again
+// and the timers count from now.
+void activity(self_ptr self) {
+  auto& st = self->state;
+  if (st.conv.state == cv::conversation_state::inactive)
+    set_state(self, cv::conversation_state::active);
+  if (!st.conv.timer_inactive.empty() || !st.conv.timer_closed.empty())
+    arm_timers(self);
+}
+
+void on_timers(self_ptr self) {
+  auto& st = self->state;
+  bool changed = false;
+  for (auto& key : st.timers.due(self)) {
+    if (key == "inactive" && st.conv.state == cv::conversation_state::active) {
+      set_state(self, cv::conversation_state::inactive);
+      st.conv.date_inactive.reset();
+      changed = true;
+    } else if (key == "closed" && st.conv.state != cv::conversation_state::closed) {
+      set_state(self, cv::conversation_state::closed);
+      st.timers.cancel("inactive");
+      st.conv.date_inactive.reset();
+      st.conv.date_closed.reset();
+      changed = true;
+    }
+  }
+  if (changed) {
+    save_conversation(self);
+    publish(self);
+    st.durable.settle(self);
+  }
+}
+
+// ------------------------------------------------------------- validation --
+
+bool is_write(cv_op op) {
+  switch (op) {
+    case cv_op::conversation_update: case cv_op::conversation_delete:
+    case cv_op::participant_create: case cv_op::participant_update: case cv_op::participant_delete:
+    case cv_op::message_create: case cv_op::message_update: case cv_op::message_delete:
+    case cv_op::webhook_create: case cv_op::webhook_update: case cv_op::webhook_delete:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Takes one token for a write; false when the conversation is over its rate.
+bool take_token(self_ptr self) {
+  auto& st = self->state;
+  auto t = self->clock().now();
+  if (st.refilled == caf::actor_clock::time_point{}) {
+    st.tokens = st.options.write_burst;
+  } else {
+    double secs = std::chrono::duration<double>(t - st.refilled).count();
+    st.tokens = std::min(st.options.write_burst, st.tokens + secs * st.options.write_rate);
+  }
+  st.refilled = t;
+  if (st.tokens < 1)
+    return false;
+  st.tokens -= 1;
+  return true;
+}
+
+std::optional<model::error> check_name(const std::optional<std::string>& v, const char* what) {
+  if (v && v->size() > cv::limits::name)
+    return model::invalid_parameter(std::string(what) + " is longer than 256 characters");
+  return std::nullopt;
+}
+
+std::optional<model::error> check_attrs(const std::optional<std::string>& v, std::size_t limit,
+                                        const char* what) {
+  if (!v)
+    return std::nullopt;
+  auto r = cv::check_attributes(*v, limit, what);
+  if (!r)
+    return r.err();
+  return std::nullopt;
+}
+
+// DateCreated / DateUpdated, as Twilio lets imports set them.
+std::optional<model::error> apply_dates(const model::form& p, model::time_point& created,
+                                        model::time_point& updated) {
+  for (auto [name, field] : {std::pair{"DateCreated", &created}, std::pair{"DateUpdated", &updated}})
+    if (auto v = p.get(name)) {
+      auto t = model::parse_iso8601(*v);
+      if (!t)
+        return model::invalid_parameter(std::string(name) + " must be an ISO-8601 date");
+      *field = *t;
+    }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------- conversation --
+
+cv_reply conversation_update(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (auto u = p.first_unknown({"FriendlyName", "UniqueName", "DateCreated", "DateUpdated",
+                                "MessagingServiceSid", "Attributes", "State", "Timers.Inactive",
+                                "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (auto e = check_name(p.get("FriendlyName"), "FriendlyName"))
+    return cv_fail(*e);
+  if (auto e = check_attrs(p.get("Attributes"), cv::limits::conversation_attributes, "Attributes"))
+    return cv_fail(*e);
+  std::optional<cv::conversation_state> state;
+  if (auto s = p.get("State")) {
+    state = cv::parse_conversation_state(*s);
+    if (!state)
+      return cv_fail(model::invalid_parameter("State must be one of active, inactive, closed"));
+    if (st.conv.state == cv::conversation_state::closed && *state != cv::conversation_state::closed)
+      return cv_fail(model::invalid_parameter("A closed conversation cannot be reopened", 50438));
+  }
+  for (auto* name : {"Timers.Inactive", "Timers.Closed"})
+    if (auto v = p.get(name); v && !v->empty() && !cv::parse_duration_ms(*v))
+      return cv_fail(model::invalid_parameter(std::string(name) + " must be an ISO-8601 duration such as PT10M"));
+  auto next = st.conv;
+  if (auto e = apply_dates(p, next.created, next.updated))
+    return cv_fail(*e);
+  // Everything is valid: apply.
+  if (auto v = p.get("FriendlyName")) next.friendly_name = *v;
+  if (auto v = p.get("UniqueName")) next.unique_name = *v; // checked by the directory
+  if (auto v = p.get("MessagingServiceSid")) next.messaging_service_sid = *v;
+  if (auto v = p.get("Attributes")) next.attributes = *v;
+  if (auto v = p.get("Timers.Inactive")) next.timer_inactive = *v;
+  if (auto v = p.get("Timers.Closed")) next.timer_closed = *v;
+  if (auto v = p.get("Bindings.Email.Address")) next.bindings_email_address = *v;
+  if (auto v = p.get("Bindings.Email.Name")) next.bindings_email_name = *v;
+  if (!p.has("DateUpdated"))
+    next.updated = now();
+  auto old_state = st.conv.state;
+  auto timers_changed = next.timer_inactive != st.conv.timer_inactive || next.timer_closed != st.conv.timer_closed;
+  st.conv = std::move(next);
+  st.conv.state = old_state;
+  if (state)
+    set_state(self, *state);
+  if (timers_changed || state)
+    arm_timers(self);
+  save_conversation(self);
+  publish(self);
+  return cv_one(st.conv);
+}
+
+// ------------------------------------------------------------ participants --
+
+cv::participant* find_participant(conversation_state& st, const std::string& sid) {
+  for (auto& p : st.participants)
+    if (p.sid == sid)
+      return &p;
+  return nullptr;
+}
+
+cv_reply participant_create(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (auto u = p.first_unknown({"Identity", "MessagingBinding.Address", "MessagingBinding.ProxyAddress",
+                                "MessagingBinding.ProjectedAddress", "DateCreated", "DateUpdated",
+                                "Attributes", "RoleSid"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (st.conv.state == cv::conversation_state::closed)
+    return cv_fail(model::invalid_parameter("The conversation is closed; participants cannot be added", 50438));
+  auto identity = p.get("Identity").value_or("");
+  auto address = p.get("MessagingBinding.Address").value_or("");
+  auto proxy = p.get("MessagingBinding.ProxyAddress").value_or("");
+  auto projected = p.get("MessagingBinding.ProjectedAddress").value_or("");
+  if (auto e = check_name(p.get("Identity"), "Identity"))
+    return cv_fail(*e);
+  if (auto e = check_attrs(p.get("Attributes"), cv::limits::participant_attributes, "Attributes"))
+    return cv_fail(*e);
+  if (identity.empty() && address.empty())
+    return cv_fail(model::invalid_parameter(
+      "Either Identity (chat) or MessagingBinding.Address (SMS, WhatsApp) is required", 50436));
+  if (!identity.empty() && !address.empty())
+    return cv_fail(model::invalid_parameter(
+      "A participant has either an Identity or a MessagingBinding.Address, not both", 50436));
+  cv::participant np;
+  if (!address.empty()) {
+    auto type = cv::address_type(address);
+    if (!type)
+      return cv_fail(model::invalid_parameter(
+        "MessagingBinding.Address must be an E.164 number (+15551234567) or whatsapp:+15551234567", 50407));
+    if (proxy.empty())
+      return cv_fail(model::invalid_parameter("MessagingBinding.ProxyAddress is required with MessagingBinding.Address", 50407));
+    auto proxy_type = cv::address_type(proxy);
+    if (!proxy_type || *proxy_type != *type)
+      return cv_fail(model::invalid_parameter(
+        "MessagingBinding.ProxyAddress must be an address of the same channel as MessagingBinding.Address", 50407));
+    np.binding.type = *type;
+    np.binding.address = address;
+    np.binding.proxy_address = proxy;
+  } else if (!projected.empty()) {
+    np.binding.type = "sms";
+    np.binding.projected_address = projected;
+  } else if (!proxy.empty()) {
+    return cv_fail(model::invalid_parameter("MessagingBinding.ProxyAddress needs MessagingBinding.Address", 50407));
+  }
+  std::size_t non_chat = 0;
+  for (auto& q : st.participants) {
+    if (!identity.empty() && q.identity == identity)
+      return cv_fail(model::conflict("Participant with identity " + identity + " already exists in this conversation", 50433));
+    if (!q.binding.address.empty())
+      ++non_chat;
+  }
+  if (st.participants.size() >= cv::limits::participants)
+    return cv_fail(model::invalid_parameter("A conversation has at most 1,000 participants", 50439));
+  if (!address.empty() && non_chat >= cv::limits::non_chat_participants)
+    return cv_fail(model::invalid_parameter("A conversation has at most 50 non-chat participants", 50439));
+  np.sid = model::make_sid("MB");
+  np.account_sid = st.conv.account_sid;
+  np.conversation_sid = st.conv.sid;
+  np.chat_service_sid = st.conv.chat_service_sid;
+  np.identity = identity;
+  np.attributes = p.get("Attributes").value_or("{}");
+  np.role_sid = p.get("RoleSid").value_or("");
+  np.created = np.updated = now();
+  if (auto e = apply_dates(p, np.created, np.updated))
+    return cv_fail(*e);
+  st.participants.push_back(np);
+  save(self, np);
+  activity(self);
+  save_conversation(self);
+  return cv_one(np, true);
+}
+
+cv_reply participant_update(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  auto* found = find_participant(st, c.sid);
+  if (!found)
+    return cv_fail(missing(c.sid));
+  if (auto u = p.first_unknown({"DateCreated", "DateUpdated", "Attributes", "RoleSid",
+                                "MessagingBinding.ProxyAddress", "MessagingBinding.ProjectedAddress",
+                                "Identity", "LastReadMessageIndex", "LastReadTimestamp"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (auto e = check_attrs(p.get("Attributes"), cv::limits::participant_attributes, "Attributes"))
+    return cv_fail(*e);
+  if (auto e = check_name(p.get("Identity"), "Identity"))
+    return cv_fail(*e);
+  auto next = *found;
+  if (auto v = p.get("Identity"); v && *v != next.identity) {
+    if (!next.binding.address.empty())
+      return cv_fail(model::invalid_parameter("A messaging participant has no Identity", 50436));
+    for (auto& q : st.participants)
+      if (q.identity == *v)
+        return cv_fail(model::conflict("Participant with identity " + *v + " already exists in this conversation", 50433));
+    next.identity = *v;
+  }
+  if (p.has("MessagingBinding.ProxyAddress"))
+    return cv_fail(model::invalid_parameter(
+      "MessagingBinding.ProxyAddress cannot change; remove the participant and add it again", 50407));
+  if (auto v = p.get("MessagingBinding.ProjectedAddress")) {
+    if (!next.binding.address.empty())
+      return cv_fail(model::invalid_parameter("A messaging participant has no projected address", 50407));
+    next.binding.type = v->empty() ? "" : "sms";
+    next.binding.projected_address = *v;
+  }
+  auto idx = p.get_int("LastReadMessageIndex", 0, 1LL << 53);
+  if (!idx)
+    return cv_fail(idx.err());
+  if (*idx)
+    next.last_read_message_index = **idx;
+  if (auto v = p.get("LastReadTimestamp")) {
+    auto t = model::parse_iso8601(*v);
+    if (!t)
+      return cv_fail(model::invalid_parameter("LastReadTimestamp must be an ISO-8601 date"));
+    next.last_read_timestamp = *t;
+  } else if (*idx) {
+    next.last_read_timestamp = now();
+  }
+  if (auto v = p.get("Attributes")) next.attributes = *v;
+  if (auto v = p.get("RoleSid")) next.role_sid = *v;
+  next.updated = now();
+  if (auto e = apply_dates(p, next.created, next.updated))
+    return cv_fail(*e);
+  *found = std::move(next);
+  save(self, *found);
+  return cv_one(*found);
+}
+
+cv_reply participant_delete(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto it = std::find_if(st.participants.begin(), st.participants.end(),
+                         [&](auto& p) { return p.sid == c.sid; });
+  if (it == st.participants.end())
+    return cv_fail(missing(c.sid));
+  if (!it->binding.address.empty() && st.conv.state != cv::conversation_state::closed)
+    self->send(st.directory, bindings_released{st.conv.sid, {{it->binding.address, it->binding.proxy_address}}});
+  st.durable.erase("participant", it->sid, st.conv.sid);
+  st.participants.erase(it);
+  return cv_reply{std::monostate{}};
+}
+
+// ---------------------------------------------------------------- messages --
+
+cv::message* find_message(conversation_state& st, const std::string& sid) {
+  for (auto& m : st.messages)
+    if (m.sid == sid)
+      return &m;
+  return nullptr;
+}
+
+// The participant a message's author names: a chat identity or an address.
+std::string author_participant(const conversation_state& st, const std::string& author) {
+  for (auto& p : st.participants)
+    if ((!p.identity.empty() && p.identity == author) ||
+        (!p.binding.address.empty() && p.binding.address == author))
+      return p.sid;
+  return {};
+}
+
+cv_reply message_create(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (auto u = p.first_unknown({"Author", "Body", "DateCreated", "DateUpdated", "Attributes",
+                                "MediaSid", "ContentSid", "ContentVariables", "Subject"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (st.conv.state == cv::conversation_state::closed)
+    return cv_fail(model::invalid_parameter("The conversation is closed; messages cannot be added", 50438));
+  auto body = p.get("Body").value_or("");
+  auto media = p.all("MediaSid");
+  if (body.empty() && media.empty() && !p.has("ContentSid"))
+    return cv_fail(model::invalid_parameter("A message needs a Body or a MediaSid", 50511));
+  if (body.size() > cv::limits::body)
+    return cv_fail(model::invalid_parameter("Body is longer than 32 KB", 50511));
+  if (auto e = check_attrs(p.get("Attributes"), cv::limits::message_attributes, "Attributes"))
+    return cv_fail(*e);
+  if (auto e = check_name(p.get("Author"), "Author"))
+    return cv_fail(*e);
+  for (auto& m : media)
+    if (!model::is_sid(m, "ME"))
+      return cv_fail(model::invalid_parameter("MediaSid " + m + " is not a media SID", 50511));
+  cv::message m;
+  m.sid = model::make_sid("IM");
+  m.account_sid = st.conv.account_sid;
+  m.conversation_sid = st.conv.sid;
+  m.chat_service_sid = st.conv.chat_service_sid;
+  m.index = st.conv.next_message_index;
+  m.author = p.get("Author").value_or("system");
+  m.body = body;
+  m.attributes = p.get("Attributes").value_or("{}");
+  m.participant_sid = author_participant(st, m.author);
+  for (auto& sid : media)
+    m.media.push_back(cv::media_ref{sid, "application/octet-stream", "", 0});
+  m.created = m.updated = now();
+  if (auto e = apply_dates(p, m.created, m.updated))
+    return cv_fail(*e);
+  ++st.conv.next_message_index;
+  st.messages.push_back(m);
+  save(self, m);
+  activity(self);
+  save_conversation(self);
+  return cv_one(m, true);
+}
+
+cv_reply message_update(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  auto* found = find_message(st, c.sid);
+  if (!found)
+    return cv_fail(missing(c.sid));
+  if (auto u = p.first_unknown({"Author", "Body", "DateCreated", "DateUpdated", "Attributes", "Subject"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  if (auto v = p.get("Body"); v && v->size() > cv::limits::body)
+    return cv_fail(model::invalid_parameter("Body is longer than 32 KB", 50511));
+  if (auto e = check_attrs(p.get("Attributes"), cv::limits::message_attributes, "Attributes"))
+    return cv_fail(*e);
+  if (auto e = check_name(p.get("Author"), "Author"))
+    return cv_fail(*e);
+  auto next = *found;
+  if (auto v = p.get("Author")) {
+    next.author = *v;
+    next.participant_sid = author_participant(st, *v);
+  }
+  if (auto v = p.get("Body")) next.body = *v;
+  if (auto v = p.get("Attributes")) next.attributes = *v;
+  next.updated = now();
+  if (auto e = apply_dates(p, next.created, next.updated))
+    return cv_fail(*e);
+  *found = std::move(next);
+  save(self, *found);
+  return cv_one(*found);
+}
+
+cv_reply message_delete(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto it = std::find_if(st.messages.begin(), st.messages.end(), [&](auto& m) { return m.sid == c.sid; });
+  if (it == st.messages.end())
+    return cv_fail(missing(c.sid));
+  st.durable.erase("message", it->sid, st.conv.sid);
+  st.messages.erase(it);
+  return cv_reply{std::monostate{}};
+}
+
+template <class Range, class Make>
+cv_reply page_of(const Range& items, const page_request& page, Make make) {
+  cv_page out;
+  std::size_t i = 0;
+  for (auto& x : items) {
+    if (i++ < page.offset)
+      continue;
+    if (out.items.size() == page.size) {
+      out.has_more = true;
+      break;
+    }
+    out.items.push_back(make(x));
+  }
+  return cv_reply{std::move(out)};
+}
+
+cv_reply message_list(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto order = c.params.get("Order").value_or("asc");
+  if (order != "asc" && order != "desc")
+    return cv_fail(model::invalid_parameter("Order must be asc or desc"));
+  auto make = [](const cv::message& m) { return cv_resource{m}; };
+  if (order == "desc") {
+    std::vector<std::reference_wrapper<const cv::message>> rev(st.messages.rbegin(), st.messages.rend());
+    return page_of(rev, c.page, [](const cv::message& m) { return cv_resource{m}; });
+  }
+  return page_of(st.messages, c.page, make);
+}
+
+// ---------------------------------------------------------------- webhooks --
+
+cv::conversation_webhook* find_webhook(conversation_state& st, const std::string& sid) {
+  for (auto& w : st.webhooks)
+    if (w.sid == sid)
+      return &w;
+  return nullptr;
+}
+
+// Applies Configuration.* to a webhook; the target decides what is required.
+std::optional<model::error> apply_webhook(cv::conversation_webhook& w, const model::form& p) {
+  if (auto v = p.get("Configuration.Url")) w.url = *v;
+  if (auto v = p.get("Configuration.Method")) {
+    std::string m = *v;
+    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    if (m != "GET" && m != "POST")
+      return model::invalid_parameter("Configuration.Method must be GET or POST");
+    w.method = m;
+  }
+  if (p.has("Configuration.Filters")) w.filters = p.all("Configuration.Filters");
+  if (p.has("Configuration.Triggers")) w.triggers = p.all("Configuration.Triggers");
+  if (auto v = p.get("Configuration.FlowSid")) w.flow_sid = *v;
+  auto replay = p.get_int("Configuration.ReplayAfter", 0, 1LL << 53);
+  if (!replay)
+    return replay.err();
+  if (*replay)
+    w.replay_after = **replay;
+  if (w.target == "webhook" || w.target == "trigger") {
+    if (w.url.empty())
+      return model::invalid_parameter("Configuration.Url is required for a " + w.target + " webhook");
+    if (w.url.rfind("http://", 0) != 0 && w.url.rfind("https://", 0) != 0)
+      return model::invalid_parameter("Configuration.Url must be an http or https URL");
+  }
+  if (w.target == "trigger" && w.triggers.empty())
+    return model::invalid_parameter("Configuration.Triggers is required for a trigger webhook");
+  if (w.target == "studio" && !model::is_sid(w.flow_sid, "FW"))
+    return model::invalid_parameter("Configuration.FlowSid (a Studio flow SID) is required for a studio webhook");
+  static const std::vector<std::string> known = {
+    "onMessageAdded", "onMessageUpdated", "onMessageRemoved", "onParticipantAdded",
+    "onParticipantUpdated", "onParticipantRemoved", "onConversationUpdated",
+    "onConversationRemoved", "onConversationStateUpdated", "onDeliveryUpdated"};
+  for (auto& f : w.filters)
+    if (std::find(known.begin(), known.end(), f) == known.end())
+      return model::invalid_parameter("Configuration.Filters: " + f + " is not a post-action event");
+  return std::nullopt;
+}
+
+cv_reply webhook_create(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (auto u = p.first_unknown({"Target", "Configuration.Url", "Configuration.Method", "Configuration.Filters",
+                                "Configuration.Triggers", "Configuration.FlowSid", "Configuration.ReplayAfter"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  auto target = p.get("Target").value_or("");
+  if (target != "webhook" && target != "trigger" && target != "studio")
+    return cv_fail(model::invalid_parameter("Target must be webhook, trigger or studio"));
+  if (st.webhooks.size() >= 5)
+    return cv_fail(model::invalid_parameter("A conversation has at most 5 scoped webhooks"));
+  cv::conversation_webhook w;
+  w.sid = model::make_sid("WH");
+  w.account_sid = st.conv.account_sid;
+  w.conversation_sid = st.conv.sid;
+  w.target = target;
+  if (auto e = apply_webhook(w, p))
+    return cv_fail(*e);
+  w.created = w.updated = now();
+  st.webhooks.push_back(w);
+  save(self, w);
+  return cv_one(w, true);
+}
+
+cv_reply webhook_update(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto* found = find_webhook(st, c.sid);
+  if (!found)
+    return cv_fail(missing(c.sid));
+  if (auto u = c.params.first_unknown({"Configuration.Url", "Configuration.Method", "Configuration.Filters",
+                                       "Configuration.Triggers", "Configuration.FlowSid"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  auto next = *found;
+  if (auto e = apply_webhook(next, c.params))
+    return cv_fail(*e);
+  next.updated = now();
+  *found = std::move(next);
+  save(self, *found);
+  return cv_one(*found);
+}
+
+// ---------------------------------------------------------------- dispatch --
+
+cv_reply handle(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  switch (c.op) {
+    case cv_op::conversation_fetch:
+      return cv_one(st.conv);
+    case cv_op::conversation_update:
+      return conversation_update(self, c);
+    case cv_op::participant_create:
+      return participant_create(self, c);
+    case cv_op::participant_list:
+      return page_of(st.participants, c.page, [](auto& p) { return cv_resource{p}; });
+    case cv_op::participant_fetch:
+      if (auto* p = find_participant(st, c.sid))
+        return cv_one(*p);
+      return cv_fail(missing(c.sid));
+    case cv_op::participant_update:
+      return participant_update(self, c);
+    case cv_op::participant_delete:
+      return participant_delete(self, c);
+    case cv_op::message_create:
+      return message_create(self, c);
+    case cv_op::message_list:
+      return message_list(self, c);
+    case cv_op::message_fetch:
+      if (auto* m = find_message(st, c.sid))
+        return cv_one(*m);
+      return cv_fail(missing(c.sid));
+    case cv_op::message_update:
+      return message_update(self, c);
+    case cv_op::message_delete:
+      return message_delete(self, c);
+    case cv_op::receipt_list: {
+      auto* m = find_message(st, c.sid);
+      if (!m)
+        return cv_fail(missing(c.sid));
+      auto bare = *m;
+      bare.receipts.clear();
+      return page_of(m->receipts, c.page, [&](auto& r) { return cv_resource{receipt_ref{bare, r}}; });
+    }
+    case cv_op::receipt_fetch: {
+      auto* m = find_message(st, c.sid);
+      if (!m)
+        return cv_fail(missing(c.sid));
+      for (auto& r : m->receipts)
+        if (r.sid == c.sub_sid) {
+          auto bare = *m;
+          bare.receipts.clear();
+          return cv_one(receipt_ref{bare, r});
+        }
+      return cv_fail(missing(c.sub_sid));
+    }
+    case cv_op::webhook_create:
+      return webhook_create(self, c);
+    case cv_op::webhook_list:
+      return page_of(st.webhooks, c.page, [](auto& w) { return cv_resource{w}; });
+    case cv_op::webhook_fetch:
+      if (auto* w = find_webhook(st, c.sid))
+        return cv_one(*w);
+      return cv_fail(missing(c.sid));
+    case cv_op::webhook_update:
+      return webhook_update(self, c);
+    case cv_op::webhook_delete: {
+      auto it = std::find_if(st.webhooks.begin(), st.webhooks.end(), [&](auto& w) { return w.sid == c.sid; });
+      if (it == st.webhooks.end())
+        return cv_fail(missing(c.sid));
+      st.durable.erase("cv_webhook", it->sid, st.conv.sid);
+      st.webhooks.erase(it);
+      return cv_reply{std::monostate{}};
+    }
+    default:
+      return cv_fail(model::error{model::errc::internal, 20500, "operation not handled by a conversation"});
+  }
+}
+
+} // namespace
+
+caf::behavior conversation_actor(conversation_actor_type* self, conversation_seed seed,
+                                 caf::actor directory, conversation_options options) {
+  auto& st = self->state;
+  st.conv = std::move(seed.conv);
+  st.participants = std::move(seed.participants);
+  st.messages.assign(seed.messages.begin(), seed.messages.end());
+  st.webhooks = std::move(seed.webhooks);
+  st.directory = std::move(directory);
+  st.options = std::move(options);
+  st.durable.set_store(st.options.store);
+  // Timers count on from where they stood: re-armed with what is left.
+  auto t = now();
+  if (st.conv.state != cv::conversation_state::closed) {
+    if (st.conv.date_inactive && st.conv.state == cv::conversation_state::active)
+      st.timers.schedule(self, "inactive",
+                         std::max(model::millis(0), std::chrono::duration_cast<model::millis>(*st.conv.date_inactive - t)));
+    if (st.conv.date_closed)
+      st.timers.schedule(self, "closed",
+                         std::max(model::millis(0), std::chrono::duration_cast<model::millis>(*st.conv.date_closed - t)));
+  }
+  return {
+    [=](cv_call& c) {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<cv_reply>();
+      bool write = is_write(c.op);
+      if (write && !take_token(self)) {
+        rp.deliver(cv_fail(model::error{model::errc::rate_limited, 20429,
+                                        "Too many writes to this conversation; slow down and retry"}));
+        return;
+      }
+      if (c.op == cv_op::conversation_delete) {
+        if (st.conv.state != cv::conversation_state::closed) {
+          auto pairs = bound_pairs(st);
+          if (!pairs.empty())
+            self->send(st.directory, bindings_released{st.conv.sid, std::move(pairs)});
+        }
+        st.durable.erase_scope(st.conv.sid);
+        st.deleted = true;
+        st.timers = actor_timers{};
+        // The directory stops this actor once the answer has reached it.
+        st.durable.answer(self, rp, cv_reply{std::monostate{}}, true);
+        return;
+      }
+      if (st.deleted) {
+        rp.deliver(cv_fail(missing(st.conv.sid)));
+        return;
+      }
+      auto reply = handle(self, c);
+      bool ok = !std::holds_alternative<model::error>(reply.value);
+      st.durable.answer(self, rp, std::move(reply), write && ok);
+      st.durable.settle(self);
+    },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+    [=](timers_due) {
+      if (!self->state.deleted)
+        on_timers(self);
+    },
+  };
+}
+
+} // namespace sb::actors

@@ -1,0 +1,59 @@
+#pragma once
+// One conversation: its record, participants, messages (with their sequential
+// index and receipts), scoped webhooks, state timers and write rate. The
+// conversations directory creates it, forwards it every call addressed to it
+// and hears back about changes lists need (conversation_changed) and bindings
+// it frees (bindings_released).
+
+#include <chrono>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/cv_messages.hpp"
+#include "actors/durable.hpp"
+#include "actors/timer.hpp"
+#include "model/conversations.hpp"
+
+namespace sb::actors {
+
+struct conversation_options {
+  caf::actor store;
+  // Writes (POST and DELETE) accepted per second and conversation; beyond
+  // it the API answers 429. Twilio's own limit is 30.
+  double write_rate = 500;
+  double write_burst = 1000;
+};
+
+struct conversation_state {
+  model::cv::conversation conv;
+  std::vector<model::cv::participant> participants; // creation order
+  std::deque<model::cv::message> messages;          // index order
+  std::vector<model::cv::conversation_webhook> webhooks;
+  caf::actor directory;
+  conversation_options options;
+  durable_writes<cv_reply> durable;
+  actor_timers timers;
+  bool deleted = false; // answered a delete; the directory stops it
+  // Token bucket for the write rate.
+  double tokens = 0;
+  caf::actor_clock::time_point refilled{};
+  static inline const char* name = "conversation";
+};
+
+using conversation_actor_type = caf::stateful_actor<conversation_state>;
+
+// What a conversation starts from: a new one (only conv set) or a recovered one.
+struct conversation_seed {
+  model::cv::conversation conv;
+  std::vector<model::cv::participant> participants;
+  std::vector<model::cv::message> messages;
+  std::vector<model::cv::conversation_webhook> webhooks;
+};
+
+caf::behavior conversation_actor(conversation_actor_type* self, conversation_seed seed,
+                                 caf::actor directory, conversation_options options);
+
+} // namespace sb::actors

@@ -1,0 +1,587 @@
+#include "actors/conversations_actor.hpp"
+
+#include <algorithm>
+
+#include "model/sid.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+using self_ptr = conversations_actor_type*;
+namespace cv = model::cv;
+using account_entry = conversations_state::account_entry;
+
+model::time_point now() { return std::chrono::system_clock::now(); }
+
+model::error missing(const std::string& what) {
+  return model::not_found("The requested resource " + what + " was not found");
+}
+
+cv_reply unavailable() {
+  return cv_fail(model::error{model::errc::unavailable, 20503,
+                              "The change could not be written to disk; the service refuses changes "
+                              "until its store accepts writes again"});
+}
+
+void save(self_ptr self, const cv::service& s) {
+  self->state.durable.put(s.account_sid, s.sid, store::entity{s});
+}
+void save(self_ptr self, const cv::account_config& c) {
+  self->state.durable.put(c.account_sid, c.account_sid, store::entity{c});
+}
+
+// The account's entry, created with its default service on first use.
+// created tells the caller that the answer must wait for the commit.
+account_entry& account_of(self_ptr self, const std::string& account_sid, bool& created) {
+  auto& st = self->state;
+  auto it = st.accounts.find(account_sid);
+  if (it != st.accounts.end())
+    return it->second;
+  created = true;
+  auto& a = st.accounts[account_sid];
+  cv::service s;
+  s.sid = model::make_sid("IS");
+  s.account_sid = account_sid;
+  s.friendly_name = "Default Conversations Service";
+  s.created = s.updated = now();
+  a.services.push_back(s);
+  a.config.account_sid = account_sid;
+  a.config.default_chat_service_sid = s.sid;
+  save(self, s);
+  save(self, a.config);
+  return a;
+}
+
+cv::service* find_service(account_entry& a, const std::string& sid) {
+  for (auto& s : a.services)
+    if (s.sid == sid)
+      return &s;
+  return nullptr;
+}
+
+// The service a call is addressed to: its path's, or the account's default.
+cv::service* service_of(account_entry& a, const cv_call& c) {
+  return find_service(a, c.service_sid.empty() ? a.config.default_chat_service_sid : c.service_sid);
+}
+
+std::optional<model::error> check_duration(const model::form& p, const char* name) {
+  if (auto v = p.get(name); v && !v->empty() && !cv::parse_duration_ms(*v))
+    return model::invalid_parameter(std::string(name) + " must be an ISO-8601 duration such as PT10M");
+  return std::nullopt;
+}
+
+std::optional<model::error> check_url(const std::optional<std::string>& v, const char* name) {
+  if (v && !v->empty() && v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+    return model::invalid_parameter(std::string(name) + " must be an http or https URL");
+  return std::nullopt;
+}
+
+const std::vector<std::string>& known_hook_events() {
+  static const std::vector<std::string> events = {
+    "onMessageAdd", "onMessageUpdate", "onMessageRemove", "onConversationAdd",
+    "onConversationUpdate", "onConversationRemove", "onParticipantAdd", "onParticipantUpdate",
+    "onParticipantRemove", "onUserUpdate",
+    "onMessageAdded", "onMessageUpdated", "onMessageRemoved", "onConversationAdded",
+    "onConversationUpdated", "onConversationRemoved", "onConversationStateUpdated",
+    "onParticipantAdded", "onParticipantUpdated", "onParticipantRemoved", "onDeliveryUpdated",
+    "onUserAdded", "onUserUpdated"};
+  return events;
+}
+
+// Method, Filters, PreWebhookUrl, PostWebhookUrl (and Target at account level).
+std::optional<model::error> apply_hooks(cv::webhook_settings& w, const model::form& p, bool account_level) {
+  if (auto e = check_url(p.get("PreWebhookUrl"), "PreWebhookUrl"))
+    return e;
+  if (auto e = check_url(p.get("PostWebhookUrl"), "PostWebhookUrl"))
+    return e;
+  auto next = w;
+  if (auto v = p.get("Method")) {
+    std::string m = *v;
+    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    if (m != "GET" && m != "POST")
+      return model::invalid_parameter("Method must be GET or POST");
+    next.method = m;
+  }
+  if (p.has("Filters")) {
+    next.filters = p.all("Filters");
+    for (auto& f : next.filters)
+      if (std::find(known_hook_events().begin(), known_hook_events().end(), f) == known_hook_events().end())
+        return model::invalid_parameter("Filters: " + f + " is not a Conversations webhook event");
+  }
+  if (auto v = p.get("PreWebhookUrl")) next.pre_webhook_url = *v;
+  if (auto v = p.get("PostWebhookUrl")) next.post_webhook_url = *v;
+  if (auto v = p.get("Target")) {
+    if (!account_level || (*v != "webhook" && *v != "flex"))
+      return model::invalid_parameter("Target must be webhook or flex");
+    next.target = *v;
+  }
+  w = std::move(next);
+  return std::nullopt;
+}
+
+// --------------------------------------------------------- configuration --
+
+cv_reply config_op(self_ptr self, account_entry& a, const cv_call& c) {
+  auto& p = c.params;
+  switch (c.op) {
+    case cv_op::config_fetch:
+      return cv_one(account_config_ref{a.config, cv_view::configuration});
+    case cv_op::config_webhooks_fetch:
+      return cv_one(account_config_ref{a.config, cv_view::webhooks});
+    case cv_op::config_update: {
+      if (auto u = p.first_unknown({"DefaultChatServiceSid", "DefaultMessagingServiceSid",
+                                    "DefaultInactiveTimer", "DefaultClosedTimer"}))
+        return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+      if (auto v = p.get("DefaultChatServiceSid"); v && !find_service(a, *v))
+        return cv_fail(model::invalid_parameter("DefaultChatServiceSid " + *v + " is not a service of this account"));
+      if (auto v = p.get("DefaultMessagingServiceSid"); v && !v->empty() && !model::is_sid(*v, "MG"))
+        return cv_fail(model::invalid_parameter("DefaultMessagingServiceSid must be a messaging service SID (MG...)"));
+      for (auto* name : {"DefaultInactiveTimer", "DefaultClosedTimer"})
+        if (auto e = check_duration(p, name))
+          return cv_fail(*e);
+      if (auto v = p.get("DefaultChatServiceSid")) a.config.default_chat_service_sid = *v;
+      if (auto v = p.get("DefaultMessagingServiceSid")) a.config.default_messaging_service_sid = *v;
+      if (auto v = p.get("DefaultInactiveTimer")) a.config.default_inactive_timer = *v;
+      if (auto v = p.get("DefaultClosedTimer")) a.config.default_closed_timer = *v;
+      save(self, a.config);
+      return cv_one(account_config_ref{a.config, cv_view::configuration});
+    }
+    case cv_op::config_webhooks_update: {
+      if (auto u = p.first_unknown({"Method", "Filters", "PreWebhookUrl", "PostWebhookUrl", "Target"}))
+        return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+      if (auto e = apply_hooks(a.config.webhooks, p, true))
+        return cv_fail(*e);
+      save(self, a.config);
+      return cv_one(account_config_ref{a.config, cv_view::webhooks});
+    }
+    default:
+      break;
+  }
+  return cv_fail(model::error{model::errc::internal, 20500, "not a configuration operation"});
+}
+
+// -------------------------------------------------------------- services --
+
+void drop_conversation(self_ptr self, const std::string& sid) {
+  auto& st = self->state;
+  auto it = st.conversations.find(sid);
+  if (it == st.conversations.end())
+    return;
+  auto& conv = it->second.conv;
+  st.unique_names.erase({conv.chat_service_sid, conv.unique_name});
+  for (auto b = st.bindings.begin(); b != st.bindings.end();)
+    b = b->second == sid ? st.bindings.erase(b) : std::next(b);
+  if (it->second.actor)
+    self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+  st.conversations.erase(it);
+  st.order.erase(std::remove(st.order.begin(), st.order.end(), sid), st.order.end());
+}
+
+cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (c.op == cv_op::service_create) {
+    if (auto u = p.first_unknown({"FriendlyName"}))
+      return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+    auto name = p.get("FriendlyName");
+    if (!name || name->empty())
+      return cv_fail(model::invalid_parameter("FriendlyName is required"));
+    if (name->size() > cv::limits::name)
+      return cv_fail(model::invalid_parameter("FriendlyName is longer than 256 characters"));
+    cv::service s;
+    s.sid = model::make_sid("IS");
+    s.account_sid = c.account_sid;
+    s.friendly_name = *name;
+    s.created = s.updated = now();
+    a.services.push_back(s);
+    save(self, s);
+    return cv_one(service_ref{s, cv_view::plain}, true);
+  }
+  if (c.op == cv_op::service_list) {
+    cv_page out;
+    std::size_t i = 0;
+    for (auto& s : a.services) {
+      if (i++ < c.page.offset)
+        continue;
+      if (out.items.size() == c.page.size) {
+        out.has_more = true;
+        break;
+      }
+      out.items.push_back(service_ref{s, cv_view::plain});
+    }
+    return cv_reply{std::move(out)};
+  }
+  auto* s = find_service(a, c.service_sid);
+  if (!s)
+    return cv_fail(missing(c.service_sid));
+  switch (c.op) {
+    case cv_op::service_fetch:
+      return cv_one(service_ref{*s, cv_view::plain});
+    case cv_op::service_config_fetch:
+      return cv_one(service_ref{*s, cv_view::configuration});
+    case cv_op::service_webhooks_fetch:
+      return cv_one(service_ref{*s, cv_view::webhooks});
+    case cv_op::service_delete: {
+      if (s->sid == a.config.default_chat_service_sid)
+        return cv_fail(model::invalid_parameter(
+          "The account's default Conversations service cannot be deleted; make another one the default first"));
+      std::vector<std::string> doomed;
+      for (auto& [sid, e] : st.conversations)
+        if (e.conv.chat_service_sid == s->sid)
+          doomed.push_back(sid);
+      for (auto& sid : doomed) {
+        st.durable.erase_scope(sid);
+        drop_conversation(self, sid);
+      }
+      st.durable.erase("cv_service", s->sid, c.account_sid);
+      auto sid = s->sid;
+      a.services.erase(std::remove_if(a.services.begin(), a.services.end(), [&](auto& x) { return x.sid == sid; }),
+                       a.services.end());
+      return cv_reply{std::monostate{}};
+    }
+    case cv_op::service_config_update: {
+      if (auto u = p.first_unknown({"DefaultConversationCreatorRoleSid", "DefaultConversationRoleSid",
+                                    "DefaultChatServiceRoleSid", "ReachabilityEnabled"}))
+        return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+      auto reach = p.get_bool("ReachabilityEnabled");
+      if (!reach)
+        return cv_fail(reach.err());
+      for (auto* name : {"DefaultConversationCreatorRoleSid", "DefaultConversationRoleSid", "DefaultChatServiceRoleSid"})
+        if (auto v = p.get(name); v && !v->empty() && !model::is_sid(*v, "RL"))
+          return cv_fail(model::invalid_parameter(std::string(name) + " must be a role SID (RL...)"));
+      if (auto v = p.get("DefaultConversationCreatorRoleSid")) s->default_conversation_creator_role_sid = *v;
+      if (auto v = p.get("DefaultConversationRoleSid")) s->default_conversation_role_sid = *v;
+      if (auto v = p.get("DefaultChatServiceRoleSid")) s->default_chat_service_role_sid = *v;
+      if (*reach) s->reachability_enabled = **reach;
+      s->updated = now();
+      save(self, *s);
+      return cv_one(service_ref{*s, cv_view::configuration});
+    }
+    case cv_op::service_webhooks_update: {
+      if (auto u = p.first_unknown({"PreWebhookUrl", "PostWebhookUrl", "Filters", "Method"}))
+        return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+      if (auto e = apply_hooks(s->webhooks, p, false))
+        return cv_fail(*e);
+      s->updated = now();
+      save(self, *s);
+      return cv_one(service_ref{*s, cv_view::webhooks});
+    }
+    default:
+      break;
+  }
+  return cv_fail(model::error{model::errc::internal, 20500, "not a service operation"});
+}
+
+// --------------------------------------------------------- conversations --
+
+caf::actor spawn_conversation(self_ptr self, conversation_seed seed) {
+  auto actor = self->spawn(conversation_actor, std::move(seed), caf::actor_cast<caf::actor>(self),
+                           self->state.options);
+  return actor;
+}
+
+cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  if (auto u = p.first_unknown({"FriendlyName", "UniqueName", "DateCreated", "DateUpdated",
+                                "MessagingServiceSid", "Attributes", "State", "Timers.Inactive",
+                                "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name"}))
+    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
+  for (auto* name : {"FriendlyName", "UniqueName"})
+    if (auto v = p.get(name); v && v->size() > cv::limits::name)
+      return cv_fail(model::invalid_parameter(std::string(name) + " is longer than 256 characters"));
+  auto unique = p.get("UniqueName").value_or("");
+  if (!unique.empty() && model::is_sid(unique, "CH"))
+    return cv_fail(model::invalid_parameter("UniqueName cannot have the form of a conversation SID"));
+  if (!unique.empty() && st.unique_names.count({svc.sid, unique}))
+    return cv_fail(model::conflict("A conversation with UniqueName " + unique + " already exists", 50353));
+  if (auto v = p.get("Attributes"))
+    if (auto r = cv::check_attributes(*v, cv::limits::conversation_attributes, "Attributes"); !r)
+      return cv_fail(r.err());
+  cv::conversation conv;
+  if (auto s = p.get("State")) {
+    auto state = cv::parse_conversation_state(*s);
+    if (!state || *state == cv::conversation_state::initializing)
+      return cv_fail(model::invalid_parameter("State must be one of active, inactive, closed"));
+    conv.state = *state;
+  }
+  for (auto* name : {"Timers.Inactive", "Timers.Closed"})
+    if (auto e = check_duration(p, name))
+      return cv_fail(*e);
+  if (auto v = p.get("MessagingServiceSid"); v && !v->empty() && !model::is_sid(*v, "MG"))
+    return cv_fail(model::invalid_parameter("MessagingServiceSid must be a messaging service SID (MG...)"));
+  conv.sid = model::make_sid("CH");
+  conv.account_sid = c.account_sid;
+  conv.chat_service_sid = svc.sid;
+  conv.messaging_service_sid = p.get("MessagingServiceSid").value_or(a.config.default_messaging_service_sid);
+  conv.friendly_name = p.get("FriendlyName").value_or("");
+  conv.unique_name = unique;
+  conv.attributes = p.get("Attributes").value_or("{}");
+  conv.timer_inactive = p.get("Timers.Inactive").value_or(a.config.default_inactive_timer);
+  conv.timer_closed = p.get("Timers.Closed").value_or(a.config.default_closed_timer);
+  conv.bindings_email_address = p.get("Bindings.Email.Address").value_or("");
+  conv.bindings_email_name = p.get("Bindings.Email.Name").value_or("");
+  conv.created = conv.updated = now();
+  for (auto [name, field] : {std::pair{"DateCreated", &conv.created}, std::pair{"DateUpdated", &conv.updated}})
+    if (auto v = p.get(name)) {
+      auto t = model::parse_iso8601(*v);
+      if (!t)
+        return cv_fail(model::invalid_parameter(std::string(name) + " must be an ISO-8601 date"));
+      *field = *t;
+    }
+  auto t = now();
+  if (conv.state == cv::conversation_state::active && !conv.timer_inactive.empty())
+    conv.date_inactive = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_inactive));
+  if (conv.state != cv::conversation_state::closed && !conv.timer_closed.empty())
+    conv.date_closed = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_closed));
+  auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}});
+  st.conversations[conv.sid] = {conv, actor};
+  st.order.push_back(conv.sid);
+  if (!unique.empty())
+    st.unique_names[{svc.sid, unique}] = conv.sid;
+  st.durable.put(conv.account_sid, conv.sid, store::entity{conv});
+  return cv_one(conv, true);
+}
+
+// "2026-11-24" or a full ISO-8601 date.
+std::optional<model::time_point> parse_day(const std::string& v) {
+  if (v.size() == 10)
+    return model::parse_iso8601(v + "T00:00:00Z");
+  return model::parse_iso8601(v);
+}
+
+cv_reply conversation_list(self_ptr self, cv::service& svc, const cv_call& c) {
+  auto& st = self->state;
+  auto& p = c.params;
+  std::optional<cv::conversation_state> state;
+  if (auto s = p.get("State")) {
+    state = cv::parse_conversation_state(*s);
+    if (!state)
+      return cv_fail(model::invalid_parameter("State must be one of initializing, inactive, active, closed"));
+  }
+  std::optional<model::time_point> from, to;
+  if (auto v = p.get("StartDate")) {
+    from = parse_day(*v);
+    if (!from)
+      return cv_fail(model::invalid_parameter("StartDate must be a date (YYYY-MM-DD)"));
+  }
+  if (auto v = p.get("EndDate")) {
+    to = parse_day(*v);
+    if (!to)
+      return cv_fail(model::invalid_parameter("EndDate must be a date (YYYY-MM-DD)"));
+    if (v->size() == 10)
+      *to += std::chrono::hours(24); // the whole end day
+  }
+  // With a date filter Twilio lists the newest first.
+  std::vector<std::string> order = st.order;
+  if (from || to)
+    std::reverse(order.begin(), order.end());
+  cv_page out;
+  std::size_t skipped = 0;
+  for (auto& sid : order) {
+    auto& conv = st.conversations[sid].conv;
+    if (conv.chat_service_sid != svc.sid || (state && conv.state != *state) ||
+        (from && conv.created < *from) || (to && conv.created >= *to))
+      continue;
+    if (skipped++ < c.page.offset)
+      continue;
+    if (out.items.size() == c.page.size) {
+      out.has_more = true;
+      break;
+    }
+    out.items.push_back(conv);
+  }
+  return cv_reply{std::move(out)};
+}
+
+// Forwards a conversation-scoped call and keeps the indexes right from the
+// answer. reserved_* are what the root reserved for this call (released
+// again when the conversation refuses it).
+void forward(self_ptr self, caf::response_promise rp, const std::string& conv_sid, cv_call c,
+             std::pair<std::string, std::string> reserved_binding, std::string reserved_name) {
+  auto& st = self->state;
+  auto actor = st.conversations[conv_sid].actor;
+  auto op = c.op;
+  auto release = [=]() mutable {
+    auto& st = self->state;
+    if (!reserved_binding.first.empty())
+      if (auto b = st.bindings.find(reserved_binding); b != st.bindings.end() && b->second == conv_sid)
+        st.bindings.erase(b);
+    if (!reserved_name.empty())
+      if (auto it = st.conversations.find(conv_sid); it != st.conversations.end())
+        if (auto n = st.unique_names.find({it->second.conv.chat_service_sid, reserved_name});
+            n != st.unique_names.end() && n->second == conv_sid)
+          st.unique_names.erase(n);
+  };
+  self->request(actor, std::chrono::seconds(30), std::move(c))
+    .then(
+      [=](cv_reply& r) mutable {
+        auto& st = self->state;
+        if (std::holds_alternative<model::error>(r.value)) {
+          release();
+          rp.deliver(std::move(r));
+          return;
+        }
+        if (op == cv_op::conversation_delete) {
+          drop_conversation(self, conv_sid);
+        } else if (auto* res = std::get_if<cv_resource>(&r.value)) {
+          if (auto* conv = std::get_if<cv::conversation>(res)) {
+            auto it = st.conversations.find(conv_sid);
+            if (it != st.conversations.end()) {
+              auto old_name = it->second.conv.unique_name;
+              if (old_name != conv->unique_name && !old_name.empty())
+                st.unique_names.erase({conv->chat_service_sid, old_name});
+              it->second.conv = *conv;
+            }
+          }
+        }
+        rp.deliver(std::move(r));
+      },
+      [=](caf::error&) mutable {
+        release();
+        rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The conversation did not answer"}));
+      });
+}
+
+// The conversation a call names (SID or unique name) within the call's service.
+std::string resolve(self_ptr self, const cv::service& svc, const std::string& ref) {
+  auto& st = self->state;
+  if (model::is_sid(ref, "CH")) {
+    auto it = st.conversations.find(ref);
+    if (it != st.conversations.end() && it->second.conv.chat_service_sid == svc.sid)
+      return ref;
+    return {};
+  }
+  auto n = st.unique_names.find({svc.sid, ref});
+  return n == st.unique_names.end() ? std::string{} : n->second;
+}
+
+void handle(self_ptr self, cv_call& c) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<cv_reply>();
+  bool created = false;
+  auto& a = account_of(self, c.account_sid, created);
+  auto done = [&](cv_reply r, bool write) {
+    bool ok = !std::holds_alternative<model::error>(r.value);
+    st.durable.answer(self, rp, std::move(r), (write && ok) || created);
+    st.durable.settle(self);
+  };
+  switch (c.op) {
+    case cv_op::config_fetch: case cv_op::config_update:
+    case cv_op::config_webhooks_fetch: case cv_op::config_webhooks_update:
+      return done(config_op(self, a, c), c.op == cv_op::config_update || c.op == cv_op::config_webhooks_update);
+    case cv_op::service_create: case cv_op::service_list: case cv_op::service_fetch:
+    case cv_op::service_delete: case cv_op::service_config_fetch: case cv_op::service_config_update:
+    case cv_op::service_webhooks_fetch: case cv_op::service_webhooks_update:
+      return done(service_op(self, a, c),
+                  c.op == cv_op::service_create || c.op == cv_op::service_delete ||
+                    c.op == cv_op::service_config_update || c.op == cv_op::service_webhooks_update);
+    default:
+      break;
+  }
+  auto* svc = service_of(a, c);
+  if (!svc)
+    return done(cv_fail(missing(c.service_sid)), false);
+  if (c.op == cv_op::conversation_create)
+    return done(conversation_create(self, a, *svc, c), true);
+  if (c.op == cv_op::conversation_list)
+    return done(conversation_list(self, *svc, c), false);
+  auto sid = resolve(self, *svc, c.conversation);
+  if (sid.empty())
+    return done(cv_fail(missing(c.conversation)), false);
+  auto& entry = st.conversations[sid];
+  // Indexes the root owns: a messaging binding and a unique name are
+  // reserved here before the conversation sees the call.
+  std::pair<std::string, std::string> binding;
+  std::string name;
+  if (c.op == cv_op::participant_create) {
+    auto address = c.params.get("MessagingBinding.Address").value_or("");
+    auto proxy = c.params.get("MessagingBinding.ProxyAddress").value_or("");
+    if (!address.empty() && !proxy.empty() && entry.conv.state != cv::conversation_state::closed) {
+      auto b = st.bindings.find({address, proxy});
+      if (b != st.bindings.end())
+        return done(cv_fail(model::conflict("A binding for this participant and proxy address already exists in Conversation " +
+                                            b->second, 50416)),
+                    false);
+      binding = {address, proxy};
+      st.bindings[binding] = sid;
+    }
+  }
+  if (c.op == cv_op::conversation_update) {
+    if (auto v = c.params.get("UniqueName"); v && *v != entry.conv.unique_name && !v->empty()) {
+      if (v->size() > cv::limits::name)
+        return done(cv_fail(model::invalid_parameter("UniqueName is longer than 256 characters")), false);
+      if (model::is_sid(*v, "CH"))
+        return done(cv_fail(model::invalid_parameter("UniqueName cannot have the form of a conversation SID")), false);
+      if (st.unique_names.count({svc->sid, *v}))
+        return done(cv_fail(model::conflict("A conversation with UniqueName " + *v + " already exists", 50353)), false);
+      name = *v;
+      st.unique_names[{svc->sid, name}] = sid;
+    }
+  }
+  if (created) {
+    // The default service must be on disk before anything inside it is.
+    st.durable.settle(self);
+  }
+  forward(self, rp, sid, std::move(c), binding, name);
+}
+
+} // namespace
+
+caf::behavior conversations_actor(conversations_actor_type* self, conversation_options options,
+                                  std::shared_ptr<const store::conversations_image> image) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.durable.set_store(st.options.store);
+  if (image) {
+    for (auto& cfg : image->configs)
+      st.accounts[cfg.account_sid].config = cfg;
+    for (auto& s : image->services)
+      st.accounts[s.account_sid].services.push_back(s);
+    // Accounts recovered without a config row (should not happen) get one.
+    for (auto& [acct, a] : st.accounts)
+      if (a.config.account_sid.empty()) {
+        a.config.account_sid = acct;
+        if (!a.services.empty())
+          a.config.default_chat_service_sid = a.services.front().sid;
+      }
+    std::vector<const store::conversation_image*> convs;
+    for (auto& ci : image->conversations)
+      convs.push_back(&ci);
+    std::sort(convs.begin(), convs.end(), [](auto* x, auto* y) {
+      return x->conversation.created != y->conversation.created ? x->conversation.created < y->conversation.created
+                                                                : x->conversation.sid < y->conversation.sid;
+    });
+    for (auto* ci : convs) {
+      auto& conv = ci->conversation;
+      auto actor = spawn_conversation(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks});
+      st.conversations[conv.sid] = {conv, actor};
+      st.order.push_back(conv.sid);
+      if (!conv.unique_name.empty())
+        st.unique_names[{conv.chat_service_sid, conv.unique_name}] = conv.sid;
+      if (conv.state != cv::conversation_state::closed)
+        for (auto& p : ci->participants)
+          if (!p.binding.address.empty())
+            st.bindings[{p.binding.address, p.binding.proxy_address}] = conv.sid;
+    }
+  }
+  return {
+    [=](cv_call& c) { handle(self, c); },
+    [=](conversation_changed& m) {
+      auto& st = self->state;
+      auto it = st.conversations.find(m.conversation.sid);
+      if (it != st.conversations.end())
+        it->second.conv = std::move(m.conversation);
+    },
+    [=](bindings_released& m) {
+      auto& st = self->state;
+      for (auto& pair : m.pairs)
+        if (auto b = st.bindings.find(pair); b != st.bindings.end() && b->second == m.conversation_sid)
+          st.bindings.erase(b);
+    },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+  };
+}
+
+} // namespace sb::actors

@@ -1,0 +1,49 @@
+#pragma once
+// The Conversations root: every account's configuration and services, which
+// conversations exist (a copy of each record, for lists), their unique names
+// and the messaging bindings held by open conversations. Calls addressed to
+// one conversation are forwarded to its actor; the root looks at the answer
+// only to keep its indexes right. Another account's conversation or service
+// answers exactly as an absent one does.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/conversation_actor.hpp"
+#include "actors/cv_messages.hpp"
+#include "actors/durable.hpp"
+#include "store/image.hpp"
+
+namespace sb::actors {
+
+struct conversations_state {
+  struct account_entry {
+    model::cv::account_config config;
+    std::vector<model::cv::service> services; // creation order
+  };
+  struct conversation_entry {
+    model::cv::conversation conv;
+    caf::actor actor;
+  };
+  conversation_options options;
+  std::unordered_map<std::string, account_entry> accounts;
+  std::unordered_map<std::string, conversation_entry> conversations;
+  std::vector<std::string> order; // conversation SIDs in creation order
+  std::map<std::pair<std::string, std::string>, std::string> unique_names; // (service, name) -> CH
+  std::map<std::pair<std::string, std::string>, std::string> bindings;     // (address, proxy) -> CH
+  durable_writes<cv_reply> durable;
+  static inline const char* name = "conversations";
+};
+
+using conversations_actor_type = caf::stateful_actor<conversations_state>;
+
+// image: what a restart recovered (empty on a fresh start).
+caf::behavior conversations_actor(conversations_actor_type* self, conversation_options options,
+                                  std::shared_ptr<const store::conversations_image> image);
+
+} // namespace sb::actors

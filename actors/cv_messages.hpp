@@ -1,0 +1,113 @@
+#pragma once
+// The Conversations side's message vocabulary: API calls into the
+// conversations directory and conversation actors, and what they tell each
+// other. Plain structs, whitelisted like the TaskRouter ones.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "model/conversations.hpp"
+#include "model/error.hpp"
+#include "model/form.hpp"
+
+namespace sb::actors {
+
+enum class cv_op : std::uint8_t {
+  config_fetch, config_update, config_webhooks_fetch, config_webhooks_update,
+  service_create, service_list, service_fetch, service_delete,
+  service_config_fetch, service_config_update, service_webhooks_fetch, service_webhooks_update,
+  conversation_create, conversation_list, conversation_fetch, conversation_update, conversation_delete,
+  participant_create, participant_list, participant_fetch, participant_update, participant_delete,
+  message_create, message_list, message_fetch, message_update, message_delete,
+  receipt_list, receipt_fetch,
+  webhook_create, webhook_list, webhook_fetch, webhook_update, webhook_delete,
+};
+
+// True for the operations a conversation actor answers (the directory only
+// finds the conversation and forwards them).
+inline bool conversation_scoped(cv_op op) {
+  return op >= cv_op::conversation_fetch && op != cv_op::conversation_list;
+}
+
+// One API request to the Conversations side.
+struct cv_call {
+  cv_op op;
+  std::string account_sid;
+  std::string service_sid;   // from /v1/Services/{IS}/...; empty: the account's default service
+  std::string conversation;  // CH SID or unique name
+  std::string sid;           // participant, message or webhook
+  std::string sub_sid;       // receipt
+  model::form params;
+  page_request page;
+  bool webhooks_enabled = false; // X-Twilio-Webhook-Enabled: true
+};
+
+// A delivery receipt travels with the message it belongs to.
+struct receipt_ref {
+  model::cv::message message; // without its receipts
+  model::cv::receipt receipt;
+};
+
+// Which configuration document an account-config or service reply renders as.
+enum class cv_view : std::uint8_t { plain, configuration, webhooks };
+struct account_config_ref {
+  model::cv::account_config config;
+  cv_view view = cv_view::configuration;
+};
+struct service_ref {
+  model::cv::service service;
+  cv_view view = cv_view::plain;
+};
+
+using cv_resource = std::variant<account_config_ref, service_ref, model::cv::conversation,
+                                 model::cv::participant, model::cv::message, receipt_ref,
+                                 model::cv::conversation_webhook>;
+
+struct cv_page {
+  std::vector<cv_resource> items;
+  bool has_more = false;
+};
+
+struct cv_reply {
+  std::variant<model::error, cv_resource, cv_page, std::monostate> value;
+  bool created = false;
+};
+
+inline cv_reply cv_fail(model::error e) { return cv_reply{std::move(e)}; }
+inline cv_reply cv_one(cv_resource r, bool created = false) {
+  cv_reply out{std::move(r)};
+  out.created = created;
+  return out;
+}
+
+// conversation -> directory: the conversation's record changed (state timers,
+// a message, ...): the directory's copy serves lists.
+struct conversation_changed {
+  model::cv::conversation conversation;
+};
+
+// conversation -> directory: these messaging bindings are free again
+// (participant removed, conversation closed).
+struct bindings_released {
+  std::string conversation_sid;
+  std::vector<std::pair<std::string, std::string>> pairs; // address, proxy address
+};
+
+// directory -> conversation: a participant create whose binding the directory
+// has checked and reserved; the conversation releases it if it refuses.
+struct cv_forward {
+  cv_call call;
+};
+
+} // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_changed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::bindings_released)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_forward)

@@ -1,0 +1,88 @@
+#pragma once
+// What an owner actor needs to be durable: changes gathered during a mailbox
+// drain go to the store writer in one batch at a flush_tick queued behind the
+// waiting messages, and answers to successful API changes are held until one
+// store_sync after that batch says they are committed.
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/store_actor.hpp"
+#include "store/records.hpp"
+
+namespace sb::actors {
+
+template <class Reply>
+class durable_writes {
+ public:
+  // store may be invalid (no store: nothing is written, nothing is held).
+  void set_store(caf::actor store) { store_ = std::move(store); }
+  bool has_store() const { return static_cast<bool>(store_); }
+
+  void put(std::string scope, std::string sid, const store::entity& value) {
+    if (store_)
+      batch_.changes.push_back(store::put(std::move(scope), std::move(sid), value));
+  }
+  void erase(std::string kind, std::string sid, std::string scope) {
+    if (store_)
+      batch_.changes.push_back(store::erase(std::move(kind), std::move(sid), std::move(scope)));
+  }
+  // Everything in this scope (and the row whose SID it is) goes.
+  void erase_scope(std::string scope) {
+    if (store_)
+      batch_.erased_scopes.push_back(std::move(scope));
+  }
+
+  // Answers now, or (a successful change with a store) after the commit.
+  // unavailable is the reply when the commit fails.
+  template <class Self>
+  void answer(Self* self, caf::response_promise rp, Reply r, bool change) {
+    if (!change || !store_) {
+      rp.deliver(std::move(r));
+      return;
+    }
+    held_.emplace_back(std::move(rp), std::move(r));
+    settle(self);
+  }
+
+  // Makes sure a flush_tick is queued when there is anything to write.
+  template <class Self>
+  void settle(Self* self) {
+    if (scheduled_ || (batch_.empty() && held_.empty()))
+      return;
+    scheduled_ = true;
+    self->send(self, flush_tick{});
+  }
+
+  // The flush_tick handler: one batch, then one sync for the held answers.
+  template <class Self>
+  void on_flush_tick(Self* self, Reply unavailable) {
+    scheduled_ = false;
+    if (!batch_.empty()) {
+      self->send(store_, store_write{std::move(batch_)});
+      batch_ = store::write_batch{};
+    }
+    if (held_.empty())
+      return;
+    auto held = std::make_shared<std::vector<std::pair<caf::response_promise, Reply>>>(std::move(held_));
+    held_.clear();
+    auto release = [held, unavailable](bool ok) {
+      for (auto& [rp, r] : *held)
+        rp.deliver(ok ? std::move(r) : unavailable);
+    };
+    self->request(store_, std::chrono::seconds(30), store_sync{})
+      .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
+  }
+
+ private:
+  caf::actor store_;
+  store::write_batch batch_;
+  std::vector<std::pair<caf::response_promise, Reply>> held_;
+  bool scheduled_ = false;
+};
+
+} // namespace sb::actors
