@@ -7,6 +7,7 @@
 #include "actors/store_actor.hpp"
 #include "api/text.hpp"
 #include "model/form.hpp"
+#include "model/conversations_json.hpp"
 #include "model/taskrouter_json.hpp"
 
 namespace sb::api {
@@ -30,10 +31,24 @@ struct bridge_job {
   clock_type::time_point start;
 };
 
+// One Conversations request on its way.
+struct cv_job {
+  actors::cv_call call;
+  const char* pattern = "";
+  const char* list_key = nullptr;
+  std::string method;
+  std::string base;
+  std::string path;
+  model::form query;
+  responder respond;
+  clock_type::time_point start;
+};
+
 } // namespace
 } // namespace sb::api
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::cv_job>)
 
 namespace sb::api {
 
@@ -111,7 +126,8 @@ nlohmann::json render_resource(const resource& r, const model::wire_context& ctx
     r);
 }
 
-std::string page_url(const bridge_job& job, std::size_t page, std::size_t size) {
+template <class Job>
+std::string page_url(const Job& job, std::size_t page, std::size_t size) {
   model::form_pairs q;
   for (auto& kv : job.query.pairs())
     if (kv.first != "PageSize" && kv.first != "Page" && kv.first != "PageToken")
@@ -182,7 +198,8 @@ struct bridge_state {
   static inline const char* name = "http_bridge";
 };
 
-void observe(bridge_state& st, const bridge_job& job, unsigned status) {
+template <class Job>
+void observe(bridge_state& st, const Job& job, unsigned status) {
   if (!st.families.requests)
     return;
   std::string route = job.pattern;
@@ -256,6 +273,99 @@ caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor d
   };
 }
 
+// A Conversations resource in wire form. URLs follow the request's path:
+// under /v1/Services/{IS}/... when it named a service, else /v1/....
+nlohmann::json render_cv_resource(const actors::cv_resource& r, const std::string& base,
+                                  const std::string& path_service_sid) {
+  namespace cv = model::cv;
+  cv::cv_wire ctx{base};
+  bool in_default = path_service_sid.empty();
+  return std::visit(
+    [&](const auto& x) -> nlohmann::json {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, actors::account_config_ref>) {
+        return x.view == actors::cv_view::webhooks ? cv::account_webhooks_json(x.config, ctx)
+                                                   : cv::to_json(x.config, ctx);
+      } else if constexpr (std::is_same_v<T, actors::service_ref>) {
+        switch (x.view) {
+          case actors::cv_view::configuration: return cv::service_configuration_json(x.service, ctx);
+          case actors::cv_view::webhooks: return cv::service_webhooks_json(x.service, ctx);
+          default: return cv::to_json(x.service, ctx);
+        }
+      } else if constexpr (std::is_same_v<T, actors::receipt_ref>) {
+        return cv::to_json(x.receipt, x.message, ctx, in_default);
+      } else if constexpr (std::is_same_v<T, cv::conversation_webhook>) {
+        return cv::to_json(x, ctx, in_default, path_service_sid);
+      } else {
+        return cv::to_json(x, ctx, in_default);
+      }
+    },
+    r);
+}
+
+// The page envelope around rendered items.
+template <class Job>
+std::string page_body(const Job& job, nlohmann::json items, bool has_more) {
+  std::size_t size = job.call.page.size;
+  std::size_t page_no = job.call.page.offset / size;
+  nlohmann::json meta{{"page", page_no},
+                      {"page_size", size},
+                      {"first_page_url", page_url(job, 0, size)},
+                      {"previous_page_url", page_no > 0 ? nlohmann::json(page_url(job, page_no - 1, size)) : nlohmann::json()},
+                      {"url", page_url(job, page_no, size)},
+                      {"next_page_url", has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
+                      {"key", job.list_key}};
+  nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
+  http_response out;
+  if (auto* err = std::get_if<model::error>(&reply.value))
+    return error_response(model::http_status(err->kind), err->code, err->message);
+  if (std::holds_alternative<std::monostate>(reply.value)) {
+    out.status = 204;
+    out.content_type.clear();
+    return out;
+  }
+  if (auto* r = std::get_if<actors::cv_resource>(&reply.value)) {
+    out.status = reply.created ? 201 : 200;
+    out.body = render_cv_resource(*r, job.base, job.call.service_sid)
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return out;
+  }
+  auto& page = std::get<actors::cv_page>(reply.value);
+  auto items = nlohmann::json::array();
+  for (auto& item : page.items)
+    items.push_back(render_cv_resource(item, job.base, job.call.service_sid));
+  out.body = page_body(job, std::move(items), page.has_more);
+  return out;
+}
+
+caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
+                              std::chrono::seconds timeout, metrics::http_families families) {
+  self->state.directory = std::move(root);
+  self->state.timeout = timeout;
+  self->state.families = families;
+  return {
+    [=](std::shared_ptr<cv_job>& job) {
+      auto call = job->call;
+      self->request(self->state.directory, self->state.timeout, std::move(call))
+        .then(
+          [=](actors::cv_reply& reply) {
+            auto response = render_cv(*job, reply);
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          },
+          [=](caf::error&) {
+            auto response = error_response(503, 20503, "The service did not answer in time");
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          });
+    },
+  };
+}
+
 } // namespace
 
 app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
@@ -264,6 +374,9 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
   for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
     bridges_.push_back(
       sys_.spawn(bridge_actor, directory_, cfg_.store, cfg_.actor_timeout, metrics_.http()));
+  if (cfg_.conversations)
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
+      cv_bridges_.push_back(sys_.spawn(cv_bridge_actor, cfg_.conversations, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -272,6 +385,9 @@ void app::stop() {
   for (auto& b : bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   bridges_.clear();
+  for (auto& b : cv_bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  cv_bridges_.clear();
 }
 
 const account* app::authenticate(const std::string& authorization) const {
@@ -318,7 +434,16 @@ void app::handle(http_request&& req, responder respond) {
 
   std::string allowed;
   auto route = match_taskrouter(req.method, path, allowed);
-  if (!route) {
+  std::optional<cv_route_match> cv_route;
+  if (!route && cfg_.conversations) {
+    if (path.substr(0, 14) == "/conversations")
+      path.remove_prefix(14);
+    std::string cv_allowed;
+    cv_route = match_conversations(req.method, path, cv_allowed);
+    if (allowed.empty())
+      allowed = cv_allowed;
+  }
+  if (!route && !cv_route) {
     if (!allowed.empty()) {
       count_direct("unmatched", 405);
       auto r = error_response(405, 20004, "Method not allowed");
@@ -330,9 +455,11 @@ void app::handle(http_request&& req, responder respond) {
     }
     return;
   }
+  const char* pattern = route ? route->pattern : cv_route->pattern;
+  const char* list_key = route ? route->list_key : cv_route->list_key;
   const account* acct = authenticate(req.authorization);
   if (!acct) {
-    count_direct(route->pattern, 401);
+    count_direct(pattern, 401);
     auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
     respond(std::move(r));
@@ -343,13 +470,13 @@ void app::handle(http_request&& req, responder respond) {
   bool change = req.method == boost::beast::http::verb::post ||
                 req.method == boost::beast::http::verb::delete_;
   if (change && cfg_.writable && !cfg_.writable->load(std::memory_order_acquire)) {
-    count_direct(route->pattern, 503);
+    count_direct(pattern, 503);
     respond(store_unavailable());
     return;
   }
   auto q = model::form::parse(query);
   if (!q) {
-    count_direct(route->pattern, 400);
+    count_direct(pattern, 400);
     respond(error_response(400, 20001, q.err().message));
     return;
   }
@@ -357,13 +484,13 @@ void app::handle(http_request&& req, responder respond) {
   if (req.method == boost::beast::http::verb::post) {
     if (!req.body.empty() &&
         !starts_with_nocase(req.content_type, "application/x-www-form-urlencoded")) {
-      count_direct(route->pattern, 400);
+      count_direct(pattern, 400);
       respond(error_response(400, 20001, "Content-Type must be application/x-www-form-urlencoded"));
       return;
     }
     auto body = model::form::parse(req.body);
     if (!body) {
-      count_direct(route->pattern, 400);
+      count_direct(pattern, 400);
       respond(error_response(400, 20001, body.err().message));
       return;
     }
@@ -375,7 +502,7 @@ void app::handle(http_request&& req, responder respond) {
   // cannot be written.
   for (auto* f : {&params, &*q})
     if (auto bad = f->first_not_utf8()) {
-      count_direct(route->pattern, 400);
+      count_direct(pattern, 400);
       respond(error_response(400, 20001, "Parameter " + *bad + " is not valid UTF-8"));
       return;
     }
@@ -383,10 +510,46 @@ void app::handle(http_request&& req, responder respond) {
   // its actors; a client may not smuggle them in.
   for (auto& kv : params.pairs())
     if (kv.first.rfind("__", 0) == 0) {
-      count_direct(route->pattern, 400);
+      count_direct(pattern, 400);
       respond(error_response(400, 20001, "Unknown parameter " + kv.first));
       return;
     }
+  actors::page_request page;
+  if (list_key) {
+    auto size = q->get_int("PageSize", 1, 1000);
+    auto page_no = q->get_int("Page", 0, 1000000);
+    if (!size || !page_no) {
+      count_direct(pattern, 400);
+      respond(error_response(400, 20001, (!size ? size.err() : page_no.err()).message));
+      return;
+    }
+    page.size = static_cast<std::size_t>(size->value_or(50));
+    page.offset = static_cast<std::size_t>(page_no->value_or(0)) * page.size;
+  }
+  if (cv_route) {
+    auto job = std::make_shared<cv_job>();
+    auto& call = job->call;
+    call.op = cv_route->op;
+    call.account_sid = acct->sid;
+    call.service_sid = std::move(cv_route->service_sid);
+    call.conversation = std::move(cv_route->conversation);
+    call.sid = std::move(cv_route->sid);
+    call.sub_sid = std::move(cv_route->sub_sid);
+    call.params = std::move(params);
+    call.page = page;
+    call.webhooks_enabled = req.webhook_enabled == "true";
+    job->pattern = pattern;
+    job->list_key = list_key;
+    job->method = method_name(req.method);
+    job->base = cfg_.conversations_base;
+    job->path = std::string(path);
+    job->query = std::move(*q);
+    job->respond = std::move(respond);
+    job->start = start;
+    auto& bridge = cv_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % cv_bridges_.size()];
+    caf::anon_send(bridge, std::move(job));
+    return;
+  }
   auto job = std::make_shared<bridge_job>();
   auto& call = job->call;
   call.op = route->op;
@@ -396,17 +559,7 @@ void app::handle(http_request&& req, responder respond) {
   call.sub_sid = std::move(route->sub_sid);
   call.if_match = req.if_match;
   call.params = std::move(params);
-  if (route->list_key) {
-    auto size = q->get_int("PageSize", 1, 1000);
-    auto page = q->get_int("Page", 0, 1000000);
-    if (!size || !page) {
-      count_direct(route->pattern, 400);
-      respond(error_response(400, 20001, (!size ? size.err() : page.err()).message));
-      return;
-    }
-    call.page.size = static_cast<std::size_t>(size->value_or(50));
-    call.page.offset = static_cast<std::size_t>(page->value_or(0)) * call.page.size;
-  }
+  call.page = page;
   job->pattern = route->pattern;
   job->list_key = route->list_key;
   job->method = method_name(req.method);

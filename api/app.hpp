@@ -25,6 +25,9 @@ struct account {
 struct app_config {
   std::vector<account> accounts;
   std::string taskrouter_base = "https://taskrouter.twilio.com";
+  std::string conversations_base = "https://conversations.twilio.com";
+  // The Conversations root actor; invalid: the Conversations API is off.
+  caf::actor conversations;
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.
@@ -56,6 +59,7 @@ class app {
   const metrics::registry& metrics_;
   app_config cfg_;
   std::vector<caf::actor> bridges_;
+  std::vector<caf::actor> cv_bridges_;
   std::atomic<std::size_t> next_bridge_{0};
 };
 

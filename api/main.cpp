@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
@@ -43,6 +44,8 @@ struct options {
   sb::store::durability durability = sb::store::durability::full;
   std::size_t task_retention_s = 15 * 60;
   std::size_t event_retention_s = 30 * 24 * 3600;
+  std::string conversations_base = "https://conversations.twilio.com";
+  std::size_t conversation_write_rate = 500;
 };
 
 const char* usage = R"(usage: switchboard [options]
@@ -70,6 +73,12 @@ Options (each also read from the environment variable in brackets):
                         [SWITCHBOARD_TASK_RETENTION] (900)
   --event-retention S   seconds events are kept [SWITCHBOARD_EVENT_RETENTION]
                         (2592000, 30 days)
+  --conversations-base URL
+                        base of Conversations URLs in responses
+                        [SWITCHBOARD_CONVERSATIONS_BASE] (https://conversations.twilio.com)
+  --conversation-write-rate N
+                        writes per second one conversation accepts before
+                        answering 429 [SWITCHBOARD_CONVERSATION_WRITE_RATE] (500)
   --help                this text
 
 Without --auth-token, credentials are generated on first start, kept in
@@ -125,6 +134,8 @@ bool parse_options(int argc, char** argv, options& o) {
   }
   if (auto v = env("SWITCHBOARD_TASK_RETENTION")) to_size(*v, o.task_retention_s);
   if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
+  if (auto v = env("SWITCHBOARD_CONVERSATIONS_BASE")) o.conversations_base = *v;
+  if (auto v = env("SWITCHBOARD_CONVERSATION_WRITE_RATE")) to_size(*v, o.conversation_write_rate);
   if (auto v = env("SWITCHBOARD_ACCOUNTS")) {
     std::stringstream ss(*v);
     std::string item;
@@ -200,6 +211,13 @@ bool parse_options(int argc, char** argv, options& o) {
     } else if (arg == "--event-retention") {
       if (!value(v) || !to_size(v, o.event_retention_s) || o.event_retention_s == 0) {
         std::cerr << "switchboard: --event-retention needs a positive number of seconds\n";
+        return false;
+      }
+    } else if (arg == "--conversations-base") {
+      if (!value(o.conversations_base)) return false;
+    } else if (arg == "--conversation-write-rate") {
+      if (!value(v) || !to_size(v, o.conversation_write_rate) || o.conversation_write_rate == 0) {
+        std::cerr << "switchboard: --conversation-write-rate needs a positive number\n";
         return false;
       }
     } else {
@@ -382,11 +400,22 @@ int main(int argc, char** argv) {
   std::size_t restored_workspaces = recovered.workspaces.size();
   recovered.workspaces.clear();
 
+  sb::actors::conversation_options copts;
+  copts.store = store;
+  copts.write_rate = static_cast<double>(opt.conversation_write_rate);
+  copts.write_burst = 2.0 * static_cast<double>(opt.conversation_write_rate);
+  auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
+  std::size_t restored_conversations = conversations_image->conversations.size();
+  auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
+  conversations_image.reset();
+
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});
   for (auto& a : opt.extra_accounts)
     acfg.accounts.push_back(a);
   acfg.taskrouter_base = opt.public_base;
+  acfg.conversations_base = opt.conversations_base;
+  acfg.conversations = conversations;
   acfg.store = store;
   acfg.writable = writable;
   sb::api::app app{sys, directory, metrics, acfg};
@@ -404,6 +433,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "switchboard: " << e.what() << "\n";
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     app.stop();
@@ -415,7 +445,7 @@ int main(int argc, char** argv) {
             << "  data directory: " << opt.data << "\n"
             << "  database:       " << db_path.string() << " (durability "
             << sb::store::to_string(opt.durability) << "; restored " << restored_workspaces
-            << " workspaces, " << recovered.entities << " records, " << recovered.events
+            << " workspaces, " << restored_conversations << " conversations, " << recovered.entities << " records, " << recovered.events
             << " events)\n"
             << "  account SID:    " << opt.account_sid << "\n"
             << "  auth token:     " << opt.auth_token << (generated ? "  (generated)" : "") << "\n"
@@ -429,6 +459,7 @@ int main(int argc, char** argv) {
   server.stop();
   app.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
   {
     // Whatever the actors handed the store is written before the process ends.

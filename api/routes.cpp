@@ -158,4 +158,118 @@ std::optional<route_match> match_taskrouter(verb method, std::string_view path,
   return std::nullopt;
 }
 
+namespace {
+
+struct cv_route {
+  verb method;
+  const char* pattern;
+  actors::cv_op op;
+  const char* list_key;
+};
+
+// Conversation routes exist twice: under the account's default service
+// (/v1/Conversations/...) and under a named one (/v1/Services/{IS}/Conversations/...).
+const std::vector<cv_route>& cv_table() {
+  using actors::cv_op;
+  static const std::vector<cv_route> t = [] {
+    std::vector<cv_route> out{
+      {verb::get, "/v1/Configuration", cv_op::config_fetch, nullptr},
+      {verb::post, "/v1/Configuration", cv_op::config_update, nullptr},
+      {verb::get, "/v1/Configuration/Webhooks", cv_op::config_webhooks_fetch, nullptr},
+      {verb::post, "/v1/Configuration/Webhooks", cv_op::config_webhooks_update, nullptr},
+      {verb::get, "/v1/Services", cv_op::service_list, "services"},
+      {verb::post, "/v1/Services", cv_op::service_create, nullptr},
+      {verb::get, "/v1/Services/*", cv_op::service_fetch, nullptr},
+      {verb::delete_, "/v1/Services/*", cv_op::service_delete, nullptr},
+      {verb::get, "/v1/Services/*/Configuration", cv_op::service_config_fetch, nullptr},
+      {verb::post, "/v1/Services/*/Configuration", cv_op::service_config_update, nullptr},
+      {verb::get, "/v1/Services/*/Configuration/Webhooks", cv_op::service_webhooks_fetch, nullptr},
+      {verb::post, "/v1/Services/*/Configuration/Webhooks", cv_op::service_webhooks_update, nullptr},
+    };
+    static const std::vector<cv_route> scoped{
+      {verb::get, "/Conversations", cv_op::conversation_list, "conversations"},
+      {verb::post, "/Conversations", cv_op::conversation_create, nullptr},
+      {verb::get, "/Conversations/*", cv_op::conversation_fetch, nullptr},
+      {verb::post, "/Conversations/*", cv_op::conversation_update, nullptr},
+      {verb::delete_, "/Conversations/*", cv_op::conversation_delete, nullptr},
+      {verb::get, "/Conversations/*/Participants", cv_op::participant_list, "participants"},
+      {verb::post, "/Conversations/*/Participants", cv_op::participant_create, nullptr},
+      {verb::get, "/Conversations/*/Participants/*", cv_op::participant_fetch, nullptr},
+      {verb::post, "/Conversations/*/Participants/*", cv_op::participant_update, nullptr},
+      {verb::delete_, "/Conversations/*/Participants/*", cv_op::participant_delete, nullptr},
+      {verb::get, "/Conversations/*/Messages", cv_op::message_list, "messages"},
+      {verb::post, "/Conversations/*/Messages", cv_op::message_create, nullptr},
+      {verb::get, "/Conversations/*/Messages/*", cv_op::message_fetch, nullptr},
+      {verb::post, "/Conversations/*/Messages/*", cv_op::message_update, nullptr},
+      {verb::delete_, "/Conversations/*/Messages/*", cv_op::message_delete, nullptr},
+      {verb::get, "/Conversations/*/Messages/*/Receipts", cv_op::receipt_list, "delivery_receipts"},
+      {verb::get, "/Conversations/*/Messages/*/Receipts/*", cv_op::receipt_fetch, nullptr},
+      {verb::get, "/Conversations/*/Webhooks", cv_op::webhook_list, "webhooks"},
+      {verb::post, "/Conversations/*/Webhooks", cv_op::webhook_create, nullptr},
+      {verb::get, "/Conversations/*/Webhooks/*", cv_op::webhook_fetch, nullptr},
+      {verb::post, "/Conversations/*/Webhooks/*", cv_op::webhook_update, nullptr},
+      {verb::delete_, "/Conversations/*/Webhooks/*", cv_op::webhook_delete, nullptr},
+    };
+    // The patterns must outlive the table: keep their text in static storage.
+    static std::vector<std::string> texts;
+    texts.reserve(scoped.size() * 2);
+    for (auto* prefix : {"/v1", "/v1/Services/*"})
+      for (auto& r : scoped) {
+        texts.push_back(std::string(prefix) + r.pattern);
+        out.push_back({r.method, texts.back().c_str(), r.op, r.list_key});
+      }
+    return out;
+  }();
+  return t;
+}
+
+const std::vector<std::vector<std::string_view>>& cv_split_patterns() {
+  static const auto v = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (auto& r : cv_table())
+      out.push_back(segments(r.pattern));
+    return out;
+  }();
+  return v;
+}
+
+} // namespace
+
+std::optional<cv_route_match> match_conversations(verb method, std::string_view path, std::string& allowed) {
+  allowed.clear();
+  auto segs = segments(path);
+  std::vector<std::string_view> sids;
+  auto& pats = cv_split_patterns();
+  for (size_t i = 0; i < cv_table().size(); ++i) {
+    auto& r = cv_table()[i];
+    if (!match(pats[i], segs, sids))
+      continue;
+    if (r.method != method) {
+      auto name = std::string(boost::beast::http::to_string(r.method));
+      if (allowed.find(name) == std::string::npos)
+        allowed += (allowed.empty() ? "" : ", ") + name;
+      continue;
+    }
+    cv_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}, {}};
+    // Each SID segment is named by the literal segment before it.
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < pats[i].size(); ++j) {
+      if (pats[i][j] != "*")
+        continue;
+      auto owner = pats[i][j - 1];
+      auto value = std::string(sids[k++]);
+      if (owner == "Services")
+        m.service_sid = std::move(value);
+      else if (owner == "Conversations")
+        m.conversation = std::move(value);
+      else if (owner == "Receipts")
+        m.sub_sid = std::move(value);
+      else
+        m.sid = std::move(value);
+    }
+    return m;
+  }
+  return std::nullopt;
+}
+
 } // namespace sb::api

@@ -9,6 +9,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include "actors/cv_messages.hpp"
 #include "actors/messages.hpp"
 
 namespace sb::api {
@@ -27,5 +28,20 @@ struct route_match {
 // 405 answer; it stays empty for an unknown path.
 std::optional<route_match> match_taskrouter(boost::beast::http::verb method, std::string_view path,
                                             std::string& allowed);
+
+struct cv_route_match {
+  actors::cv_op op;
+  const char* pattern;
+  const char* list_key;
+  std::string service_sid;
+  std::string conversation;
+  std::string sid;
+  std::string sub_sid;
+};
+
+// The Conversations v1 operation for method and path, if any (same contract
+// as match_taskrouter).
+std::optional<cv_route_match> match_conversations(boost::beast::http::verb method, std::string_view path,
+                                                  std::string& allowed);
 
 } // namespace sb::api
