@@ -158,4 +158,33 @@ std::optional<delivery_summary> summarize(const message& m) {
   return out;
 }
 
+
+bool is_address_type(std::string_view type) {
+  for (std::string_view t : {"sms", "whatsapp", "messenger", "gbm", "email", "rcs", "apple", "chat"})
+    if (type == t)
+      return true;
+  return false;
+}
+
+std::optional<std::string> canonical_address(std::string_view type, std::string_view address) {
+  if (type == "sms")
+    return e164_digits(address) ? std::optional<std::string>(std::string(address)) : std::nullopt;
+  if (type == "whatsapp") {
+    constexpr std::string_view wa = "whatsapp:";
+    auto number = address.substr(0, wa.size()) == wa ? address.substr(wa.size()) : address;
+    return e164_digits(number) ? std::optional<std::string>("whatsapp:" + std::string(number)) : std::nullopt;
+  }
+  if (!is_address_type(type) || address.empty() || address.size() > limits::name)
+    return std::nullopt;
+  for (char c : address)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      return std::nullopt;
+  if (type == "email") {
+    auto at = address.find('@');
+    if (at == 0 || at == std::string_view::npos || at + 1 == address.size())
+      return std::nullopt;
+  }
+  return std::string(address);
+}
+
 } // namespace sb::model::cv

@@ -172,4 +172,41 @@ struct delivery_summary {
 };
 std::optional<delivery_summary> summarize(const message& m);
 
+
+// How an address configuration auto-creates a conversation for an inbound
+// message that belongs to none (Twilio's `auto_creation` object).
+struct address_auto_creation {
+  bool enabled = false;
+  std::string type = "default";         // default, webhook, studio
+  std::string conversation_service_sid; // IS; empty: the account's default service
+  std::string webhook_url;              // type webhook
+  std::string webhook_method = "POST";  // GET or POST
+  std::vector<std::string> webhook_filters;
+  std::string studio_flow_sid;          // type studio: FW
+  std::optional<std::int64_t> studio_retry_count;
+};
+
+// One address the account receives messages on (/v1/Configuration/Addresses).
+// At most one per (type, address) and account; sms and whatsapp addresses
+// are kept in their canonical form (see canonical_address).
+struct address_configuration {
+  std::string sid; // IG
+  std::string account_sid;
+  std::string type; // sms, whatsapp, messenger, gbm, email, rcs, apple, chat
+  std::string address;
+  std::string friendly_name;
+  address_auto_creation auto_creation;
+  std::string address_country; // ISO 3166-1 alpha-2, upper case; empty: none
+  time_point created, updated;
+};
+
+// The address types Twilio knows.
+bool is_address_type(std::string_view type);
+
+// An address as stored for its type: sms is E.164 ("+15551234567");
+// whatsapp is "whatsapp:+15551234567" and may be given without the prefix;
+// other types keep what was given (non-empty, at most 256 characters, no
+// whitespace; email needs an '@'). nullopt when it does not fit the type.
+std::optional<std::string> canonical_address(std::string_view type, std::string_view address);
+
 } // namespace sb::model::cv

@@ -238,4 +238,29 @@ json to_json(const conversation_webhook& x, const cv_wire& ctx, bool in_default_
   return j;
 }
 
+json to_json(const address_configuration& x, const cv_wire& ctx) {
+  auto& a = x.auto_creation;
+  json auto_creation{{"enabled", a.enabled},
+                     {"type", a.type},
+                     {"conversation_service_sid", nullable(a.conversation_service_sid)}};
+  if (a.type == "webhook") {
+    auto_creation["webhook_url"] = nullable(a.webhook_url);
+    auto_creation["webhook_method"] = a.webhook_method;
+    auto_creation["webhook_filters"] = a.webhook_filters;
+  } else if (a.type == "studio") {
+    auto_creation["studio_flow_sid"] = nullable(a.studio_flow_sid);
+    auto_creation["studio_retry_count"] = a.studio_retry_count ? json(*a.studio_retry_count) : json();
+  }
+  return {{"sid", x.sid},
+          {"account_sid", x.account_sid},
+          {"type", x.type},
+          {"address", x.address},
+          {"friendly_name", nullable(x.friendly_name)},
+          {"auto_creation", auto_creation},
+          {"date_created", iso8601(x.created)},
+          {"date_updated", iso8601(x.updated)},
+          {"url", ctx.base + "/v1/Configuration/Addresses/" + x.sid},
+          {"address_country", nullable(x.address_country)}};
+}
+
 } // namespace sb::model::cv

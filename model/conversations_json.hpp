@@ -50,4 +50,9 @@ nlohmann::json to_json(const receipt& x, const message& m, const cv_wire& ctx, b
 nlohmann::json to_json(const conversation_webhook& x, const cv_wire& ctx, bool in_default_service,
                        const std::string& chat_service_sid);
 
+// /v1/Configuration/Addresses/IG...: auto_creation shows enabled, type and
+// conversation_service_sid, plus the webhook_* fields for type webhook and
+// the studio_* fields for type studio.
+nlohmann::json to_json(const address_configuration& x, const cv_wire& ctx);
+
 } // namespace sb::model::cv

@@ -485,6 +485,26 @@ void fields_cv_webhook(F&& f, W& x) {
   times(f, x);
 }
 
+// The auto_creation object is flattened into the configuration's fields.
+template <class F, class A>
+void fields_cv_address(F&& f, A& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("type", x.type);
+  f("address", x.address);
+  f("friendly_name", x.friendly_name);
+  f("auto_creation_enabled", x.auto_creation.enabled);
+  f("auto_creation_type", x.auto_creation.type);
+  f("auto_creation_conversation_service_sid", x.auto_creation.conversation_service_sid);
+  f("auto_creation_webhook_url", x.auto_creation.webhook_url);
+  f("auto_creation_webhook_method", x.auto_creation.webhook_method);
+  f("auto_creation_webhook_filters", x.auto_creation.webhook_filters);
+  f("auto_creation_studio_flow_sid", x.auto_creation.studio_flow_sid);
+  f("auto_creation_studio_retry_count", x.auto_creation.studio_retry_count);
+  f("address_country", x.address_country);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -539,6 +559,8 @@ void visit_fields(F&& f, X& x) {
     fields_message(f, x);
   else if constexpr (std::is_same_v<T, cv::conversation_webhook>)
     fields_cv_webhook(f, x);
+  else if constexpr (std::is_same_v<T, cv::address_configuration>)
+    fields_cv_address(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -627,6 +649,7 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 11: return read_as<model::cv::participant>(j);
       case 12: return read_as<model::cv::message>(j);
       case 13: return read_as<model::cv::conversation_webhook>(j);
+      case 14: return read_as<model::cv::address_configuration>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -687,7 +710,7 @@ const char* kind_name(std::size_t index) {
   static const char* names[] = {"workspace",  "activity",  "task_channel", "task_queue",
                                 "worker",     "workflow",  "task",         "reservation",
                                 "cv_service", "cv_config", "conversation", "participant",
-                                "message",    "cv_webhook"};
+                                "message",    "cv_webhook", "cv_address"};
   static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }

@@ -41,6 +41,8 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           cv.configs.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::service>) {
           cv.services.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::cv::address_configuration>) {
+          cv.addresses.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
           conversations[r.sid].conversation = std::move(x);
         } else if constexpr (std::is_same_v<T, model::cv::participant> ||
@@ -132,6 +134,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   std::sort(cv.configs.begin(), cv.configs.end(),
             [](auto& a, auto& b) { return a.account_sid < b.account_sid; });
   by_creation(cv.services);
+  by_creation(cv.addresses);
   for (auto& [sid, img] : conversations) {
     by_creation(img.participants);
     by_creation(img.webhooks);

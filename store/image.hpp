@@ -32,12 +32,13 @@ struct conversation_image {
   std::vector<model::cv::conversation_webhook> webhooks; // by creation
 };
 
-// Conversations of every account: configurations, services and
-// conversations are scoped by their account SID.
+// Conversations of every account: configurations, services,
+// conversations and address configurations are scoped by their account SID.
 struct conversations_image {
   std::vector<model::cv::account_config> configs; // by account SID
   std::vector<model::cv::service> services;       // by creation
   std::vector<conversation_image> conversations;  // by creation
+  std::vector<model::cv::address_configuration> addresses; // by creation
 };
 
 struct recovered {

@@ -22,12 +22,14 @@ using entity = std::variant<model::workspace, model::activity, model::task_chann
                             // Conversations (from index 8).
                             model::cv::service, model::cv::account_config,
                             model::cv::conversation, model::cv::participant,
-                            model::cv::message, model::cv::conversation_webhook>;
+                            model::cv::message, model::cv::conversation_webhook,
+                            // Conversations address configurations (index 14).
+                            model::cv::address_configuration>;
 
 // The kind names used as keys in the database, in the variant's order:
 // workspace, activity, task_channel, task_queue, worker, workflow, task,
 // reservation, cv_service, cv_config, conversation, participant, message,
-// cv_webhook.
+// cv_webhook, cv_address.
 const char* kind_name(std::size_t index);
 std::optional<std::size_t> kind_index(std::string_view name);
 inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
@@ -47,8 +49,8 @@ inline const std::string& sid_of(const entity& e) {
 
 // Which entity a change is about. scope is the owner: the account for a
 // workspace, the workspace for everything in it; the account for a
-// Conversations service, configuration or conversation, the conversation
-// for its participants, messages and webhooks.
+// Conversations service, configuration, conversation or address
+// configuration, the conversation for its participants, messages and webhooks.
 struct key {
   std::string kind;
   std::string sid;

@@ -193,6 +193,14 @@ void compare(const model::cv::conversation_webhook& want, const model::cv::conve
   SAME(triggers); SAME(flow_sid); SAME(replay_after); SAME(created); SAME(updated);
 }
 
+void compare(const model::cv::address_configuration& want, const model::cv::address_configuration& got) {
+  model::cv::address_configuration dflt;
+  SAME(sid); SAME(account_sid); SAME(type); SAME(address); SAME(friendly_name); SAME(auto_creation.enabled);
+  SAME(auto_creation.type); SAME(auto_creation.conversation_service_sid); SAME(auto_creation.webhook_url);
+  SAME(auto_creation.webhook_method); SAME(auto_creation.webhook_filters); SAME(auto_creation.studio_flow_sid);
+  SAME(auto_creation.studio_retry_count); SAME(address_country); SAME(created); SAME(updated);
+}
+
 #undef SAME
 
 // One sample of every kind, in the variant's order.
@@ -201,7 +209,7 @@ std::vector<store::entity> samples() {
           test::sample_queue(),        test::sample_worker(),     test::sample_workflow(),
           test::sample_task(),         test::sample_reservation(), test::sample_cv_service(),
           test::sample_cv_config(),    test::sample_conversation(), test::sample_participant(),
-          test::sample_message(),      test::sample_cv_webhook()};
+          test::sample_message(),      test::sample_cv_webhook(),  test::sample_cv_address()};
 }
 
 // decode() that fails the test if it throws.
@@ -251,7 +259,8 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   // The names are the database's keys: they may never change.
   const std::vector<std::string> names{"workspace", "activity",   "task_channel", "task_queue", "worker",
                                        "workflow",  "task",       "reservation",  "cv_service", "cv_config",
-                                       "conversation", "participant", "message",  "cv_webhook"};
+                                       "conversation", "participant", "message",  "cv_webhook",
+                                       "cv_address"};
   REQUIRE(names.size() == all.size());
   for (std::size_t i = 0; i < names.size(); ++i)
     CHECK(store::kind_name(i) == names[i]);
@@ -427,6 +436,11 @@ TEST_CASE("missing and null fields keep their defaults, so older documents still
   REQUIRE(h);
   CHECK(std::get<model::cv::conversation_webhook>(*h).method == "POST");
   CHECK_FALSE(std::get<model::cv::conversation_webhook>(*h).replay_after);
+  auto ig = safe_decode("cv_address", R"({"sid":"IG1","auto_creation_studio_retry_count":null})");
+  REQUIRE(ig);
+  CHECK(std::get<model::cv::address_configuration>(*ig).auto_creation.type == "default");
+  CHECK(std::get<model::cv::address_configuration>(*ig).auto_creation.webhook_method == "POST");
+  CHECK_FALSE(std::get<model::cv::address_configuration>(*ig).auto_creation.studio_retry_count);
 
   auto w = safe_decode("worker", R"({"sid":"WK1"})");
   REQUIRE(w);
@@ -512,7 +526,8 @@ TEST_CASE("nested lists of the wrong shape decode to an error", "[store]") {
                                       list{"cv_webhook", "filters", test::sample_cv_webhook()},
                                       list{"cv_webhook", "triggers", test::sample_cv_webhook()},
                                       list{"cv_service", "webhook_filters", test::sample_cv_service()},
-                                      list{"cv_config", "webhook_filters", test::sample_cv_config()}}) {
+                                      list{"cv_config", "webhook_filters", test::sample_cv_config()},
+                                      list{"cv_address", "auto_creation_webhook_filters", test::sample_cv_address()}}) {
     auto j = json::parse(store::encode(sample));
     REQUIRE(j[field].is_array());
     REQUIRE_FALSE(j[field].empty());

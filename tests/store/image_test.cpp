@@ -359,3 +359,42 @@ TEST_CASE("recover stops with a store_error naming a conversation row it cannot 
     CHECK(msg.find("message IMbroken") != std::string::npos);
   }
 }
+
+TEST_CASE("recover restores every account's address configurations by creation", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  auto address = [](const std::string& sid, const std::string& acct, std::int64_t created_us) {
+    auto a = test::sample_cv_address(sid);
+    a.account_sid = acct;
+    a.created = at(created_us);
+    return a;
+  };
+  store::encoded_batch b;
+  b.puts.push_back(row_of(account, test::sample_cv_config(account)));
+  b.puts.push_back(row_of(account, address("IGb", account, base_us + 30)));
+  b.puts.push_back(row_of(account_b, address("IGc", account_b, base_us + 10)));
+  b.puts.push_back(row_of(account, address("IGa", account, base_us + 30)));
+  b.puts.push_back(row_of(account, conversation(ch_new, base_us + 5)));
+  db->write(b);
+
+  auto r = store::recover(*db, 0, 100);
+  CHECK(r.entities == b.puts.size());
+  CHECK(r.orphan_scopes.empty());
+  auto& cv = r.conversations;
+  CHECK(sids(cv.addresses) == std::vector<std::string>{"IGc", "IGa", "IGb"});
+  REQUIRE(cv.addresses.size() == 3);
+  CHECK(cv.addresses[0].account_sid == account_b);
+  CHECK(cv.addresses[1].auto_creation.webhook_filters == test::sample_cv_address().auto_creation.webhook_filters);
+  CHECK(cv.configs.size() == 1);
+  CHECK(conversation_sids(cv.conversations) == std::vector<std::string>{ch_new});
+
+  SECTION("an erased configuration stays erased; a conversation's scope erase leaves them") {
+    store::encoded_batch del;
+    del.erases.emplace_back("cv_address", "IGa");
+    del.erased_scopes.push_back(ch_new);
+    db->write(del);
+    auto again = store::recover(*db, 0, 100);
+    CHECK(sids(again.conversations.addresses) == std::vector<std::string>{"IGc", "IGb"});
+    CHECK(again.conversations.conversations.empty());
+  }
+}

@@ -318,4 +318,25 @@ inline model::cv::conversation_webhook sample_cv_webhook(const std::string& sid 
   return x;
 }
 
+inline model::cv::address_configuration sample_cv_address(const std::string& sid = "IG00000000000000000000000000000001") {
+  model::cv::address_configuration x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.type = "whatsapp";
+  x.address = "whatsapp:+15551230009";
+  x.friendly_name = "Support «WhatsApp»";
+  x.auto_creation.enabled = true;
+  x.auto_creation.type = "webhook";
+  x.auto_creation.conversation_service_sid = "IS00000000000000000000000000000004";
+  x.auto_creation.webhook_url = "https://example.test/auto";
+  x.auto_creation.webhook_method = "GET";
+  x.auto_creation.webhook_filters = {"onMessageAdded", "onParticipantAdded"};
+  x.auto_creation.studio_flow_sid = "FW00000000000000000000000000000002";
+  x.auto_creation.studio_retry_count = 3;
+  x.address_country = "US";
+  x.created = at(base_us + 33);
+  x.updated = at(base_us + 34);
+  return x;
+}
+
 } // namespace sb::test
