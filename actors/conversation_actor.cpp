@@ -44,6 +44,67 @@ void publish(self_ptr self) {
   self->send(self->state.directory, conversation_changed{self->state.conv});
 }
 
+// ----------------------------------------------------------------- events --
+
+// Hands the deliveries of a post-action event to the webhook actor.
+void fire(self_ptr self, const std::string& event, model::form_pairs fields) {
+  auto& st = self->state;
+  if (!st.options.webhooks)
+    return;
+  std::string token;
+  if (st.options.auth_tokens)
+    if (auto it = st.options.auth_tokens->find(st.conv.account_sid); it != st.options.auth_tokens->end())
+      token = it->second;
+  for (auto& post : cv_hook_posts(event, fields, st.webhooks, st.hooks, token))
+    self->send(st.options.webhooks, std::move(post));
+}
+
+void fire_state(self_ptr self, cv::conversation_state from, const char* reason) {
+  auto fields = cv_event_fields(self->state.conv);
+  fields.emplace_back("StateFrom", cv::to_string(from));
+  fields.emplace_back("StateTo", cv::to_string(self->state.conv.state));
+  fields.emplace_back("Reason", reason);
+  fire(self, "onConversationStateUpdated", std::move(fields));
+}
+
+// The post-action events of a REST call that succeeded. before_* are the
+// participant or message a delete removed, and the state before the call.
+void fire_for(self_ptr self, const cv_call& c, const cv_reply& r, const std::optional<cv::participant>& gone_p,
+              const std::optional<cv::message>& gone_m, cv::conversation_state state_before) {
+  auto& st = self->state;
+  auto* res = std::get_if<cv_resource>(&r.value);
+  switch (c.op) {
+    case cv_op::participant_create: case cv_op::participant_update:
+      if (auto* p = res ? std::get_if<cv::participant>(res) : nullptr)
+        fire(self, c.op == cv_op::participant_create ? "onParticipantAdded" : "onParticipantUpdated",
+             cv_event_fields(st.conv, *p));
+      break;
+    case cv_op::participant_delete:
+      if (gone_p)
+        fire(self, "onParticipantRemoved", cv_event_fields(st.conv, *gone_p));
+      break;
+    case cv_op::message_create: case cv_op::message_update:
+      if (auto* m = res ? std::get_if<cv::message>(res) : nullptr)
+        fire(self, c.op == cv_op::message_create ? "onMessageAdded" : "onMessageUpdated",
+             cv_event_fields(st.conv, *m));
+      break;
+    case cv_op::message_delete:
+      if (gone_m)
+        fire(self, "onMessageRemoved", cv_event_fields(st.conv, *gone_m));
+      break;
+    case cv_op::conversation_update:
+      fire(self, "onConversationUpdated", cv_event_fields(st.conv));
+      if (st.conv.state != state_before)
+        fire_state(self, state_before, "API");
+      break;
+    case cv_op::conversation_delete:
+      fire(self, "onConversationRemoved", cv_event_fields(st.conv));
+      break;
+    default:
+      break;
+  }
+}
+
 // ----------------------------------------------------------------- timers --
 
 // Re-arms the state timers from now (activity) or clears them.
@@ -105,12 +166,15 @@ void on_timers(self_ptr self) {
   auto& st = self->state;
   bool changed = false;
   for (auto& key : st.timers.due(self)) {
+    auto before = st.conv.state;
     if (key == "inactive" && st.conv.state == cv::conversation_state::active) {
       set_state(self, cv::conversation_state::inactive);
       st.conv.date_inactive.reset();
+      fire_state(self, before, "TIMER");
       changed = true;
     } else if (key == "closed" && st.conv.state != cv::conversation_state::closed) {
       set_state(self, cv::conversation_state::closed);
+      fire_state(self, before, "TIMER");
       st.timers.cancel("inactive");
       st.conv.date_inactive.reset();
       st.conv.date_closed.reset();
@@ -687,6 +751,7 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
   st.participants = std::move(seed.participants);
   st.messages.assign(seed.messages.begin(), seed.messages.end());
   st.webhooks = std::move(seed.webhooks);
+  st.hooks = std::move(seed.hooks);
   st.directory = std::move(directory);
   st.options = std::move(options);
   st.durable.set_store(st.options.store);
@@ -711,6 +776,8 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
         return;
       }
       if (c.op == cv_op::conversation_delete) {
+        if (c.webhooks_enabled)
+          fire(self, "onConversationRemoved", cv_event_fields(st.conv));
         if (st.conv.state != cv::conversation_state::closed) {
           auto pairs = bound_pairs(st);
           if (!pairs.empty())
@@ -727,12 +794,24 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
         rp.deliver(cv_fail(missing(st.conv.sid)));
         return;
       }
+      std::optional<cv::participant> gone_p;
+      std::optional<cv::message> gone_m;
+      if (c.webhooks_enabled && c.op == cv_op::participant_delete)
+        if (auto* p = find_participant(st, c.sid))
+          gone_p = *p;
+      if (c.webhooks_enabled && c.op == cv_op::message_delete)
+        if (auto* m = find_message(st, c.sid))
+          gone_m = *m;
+      auto state_before = st.conv.state;
       auto reply = handle(self, c);
       bool ok = !std::holds_alternative<model::error>(reply.value);
+      if (ok && write && c.webhooks_enabled)
+        fire_for(self, c, reply, gone_p, gone_m, state_before);
       st.durable.answer(self, rp, std::move(reply), write && ok);
       st.durable.settle(self);
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+    [=](cv_hooks_changed& h) { self->state.hooks = cv_hook_settings{std::move(h.service), std::move(h.account)}; },
     [=](timers_due) {
       if (!self->state.deleted)
         on_timers(self);

@@ -12,6 +12,10 @@
 
 #include <caf/all.hpp>
 
+#include <memory>
+#include <unordered_map>
+
+#include "actors/cv_hooks.hpp"
 #include "actors/cv_messages.hpp"
 #include "actors/durable.hpp"
 #include "actors/timer.hpp"
@@ -25,6 +29,9 @@ struct conversation_options {
   // it the API answers 429. Twilio's own limit is 30.
   double write_rate = 500;
   double write_burst = 1000;
+  // Post-action webhooks go through this actor, signed with the account's token.
+  caf::actor webhooks;
+  std::shared_ptr<const std::unordered_map<std::string, std::string>> auth_tokens;
 };
 
 struct conversation_state {
@@ -36,6 +43,7 @@ struct conversation_state {
   conversation_options options;
   durable_writes<cv_reply> durable;
   actor_timers timers;
+  cv_hook_settings hooks;
   bool deleted = false; // answered a delete; the directory stops it
   // Token bucket for the write rate.
   double tokens = 0;
@@ -51,6 +59,7 @@ struct conversation_seed {
   std::vector<model::cv::participant> participants;
   std::vector<model::cv::message> messages;
   std::vector<model::cv::conversation_webhook> webhooks;
+  cv_hook_settings hooks;
 };
 
 caf::behavior conversation_actor(conversation_actor_type* self, conversation_seed seed,

@@ -120,6 +120,29 @@ std::optional<model::error> apply_hooks(cv::webhook_settings& w, const model::fo
   return std::nullopt;
 }
 
+// Where a conversation's events go besides its scoped webhooks.
+cv_hook_settings hooks_for(self_ptr self, const std::string& account_sid, const std::string& service_sid) {
+  cv_hook_settings h;
+  auto it = self->state.accounts.find(account_sid);
+  if (it == self->state.accounts.end())
+    return h;
+  if (auto* s = find_service(it->second, service_sid))
+    h.service = s->webhooks;
+  if (service_sid == it->second.config.default_chat_service_sid)
+    h.account = it->second.config.webhooks;
+  return h;
+}
+
+// Tells every conversation of the account its current hook settings.
+void publish_hooks(self_ptr self, const std::string& account_sid) {
+  auto& st = self->state;
+  for (auto& [sid, e] : st.conversations)
+    if (e.conv.account_sid == account_sid && e.actor) {
+      auto h = hooks_for(self, account_sid, e.conv.chat_service_sid);
+      self->send(e.actor, cv_hooks_changed{std::move(h.service), std::move(h.account)});
+    }
+}
+
 // --------------------------------------------------------- configuration --
 
 cv_reply config_op(self_ptr self, account_entry& a, const cv_call& c) {
@@ -145,6 +168,7 @@ cv_reply config_op(self_ptr self, account_entry& a, const cv_call& c) {
       if (auto v = p.get("DefaultInactiveTimer")) a.config.default_inactive_timer = *v;
       if (auto v = p.get("DefaultClosedTimer")) a.config.default_closed_timer = *v;
       save(self, a.config);
+      publish_hooks(self, c.account_sid); // the default service may have changed
       return cv_one(account_config_ref{a.config, cv_view::configuration});
     }
     case cv_op::config_webhooks_update: {
@@ -153,6 +177,7 @@ cv_reply config_op(self_ptr self, account_entry& a, const cv_call& c) {
       if (auto e = apply_hooks(a.config.webhooks, p, true))
         return cv_fail(*e);
       save(self, a.config);
+      publish_hooks(self, c.account_sid);
       return cv_one(account_config_ref{a.config, cv_view::webhooks});
     }
     default:
@@ -265,6 +290,7 @@ cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
         return cv_fail(*e);
       s->updated = now();
       save(self, *s);
+      publish_hooks(self, c.account_sid);
       return cv_one(service_ref{*s, cv_view::webhooks});
     }
     default:
@@ -335,7 +361,16 @@ cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, 
     conv.date_inactive = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_inactive));
   if (conv.state != cv::conversation_state::closed && !conv.timer_closed.empty())
     conv.date_closed = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_closed));
-  auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}});
+  auto hooks = hooks_for(self, conv.account_sid, conv.chat_service_sid);
+  if (c.webhooks_enabled && st.options.webhooks) {
+    std::string token;
+    if (st.options.auth_tokens)
+      if (auto it = st.options.auth_tokens->find(conv.account_sid); it != st.options.auth_tokens->end())
+        token = it->second;
+    for (auto& post : cv_hook_posts("onConversationAdded", cv_event_fields(conv), {}, hooks, token))
+      self->send(st.options.webhooks, std::move(post));
+  }
+  auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}, std::move(hooks)});
   st.conversations[conv.sid] = {conv, actor};
   st.order.push_back(conv.sid);
   if (!unique.empty())
@@ -555,7 +590,8 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
     });
     for (auto* ci : convs) {
       auto& conv = ci->conversation;
-      auto actor = spawn_conversation(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks});
+      auto actor = spawn_conversation(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
+                                                              hooks_for(self, conv.account_sid, conv.chat_service_sid)});
       st.conversations[conv.sid] = {conv, actor};
       st.order.push_back(conv.sid);
       if (!conv.unique_name.empty())

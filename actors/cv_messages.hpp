@@ -26,12 +26,19 @@ enum class cv_op : std::uint8_t {
   message_create, message_list, message_fetch, message_update, message_delete,
   receipt_list, receipt_fetch,
   webhook_create, webhook_list, webhook_fetch, webhook_update, webhook_delete,
+  // Address configurations: answered by the address actor, not the root.
+  address_create, address_list, address_fetch, address_update, address_delete,
 };
 
 // True for the operations a conversation actor answers (the directory only
 // finds the conversation and forwards them).
 inline bool conversation_scoped(cv_op op) {
-  return op >= cv_op::conversation_fetch && op != cv_op::conversation_list;
+  return op >= cv_op::conversation_fetch && op <= cv_op::webhook_delete && op != cv_op::conversation_list;
+}
+
+// True for the address configuration operations (the address actor's).
+inline bool address_scoped(cv_op op) {
+  return op >= cv_op::address_create && op <= cv_op::address_delete;
 }
 
 // One API request to the Conversations side.
@@ -66,7 +73,7 @@ struct service_ref {
 
 using cv_resource = std::variant<account_config_ref, service_ref, model::cv::conversation,
                                  model::cv::participant, model::cv::message, receipt_ref,
-                                 model::cv::conversation_webhook>;
+                                 model::cv::conversation_webhook, model::cv::address_configuration>;
 
 struct cv_page {
   std::vector<cv_resource> items;
@@ -98,6 +105,14 @@ struct bindings_released {
   std::vector<std::pair<std::string, std::string>> pairs; // address, proxy address
 };
 
+// root -> conversation: where its post-action events go besides its own
+// scoped webhooks (the service's settings; the account's for the default
+// service), sent at start and whenever they change.
+struct cv_hooks_changed {
+  model::cv::webhook_settings service;
+  model::cv::webhook_settings account;
+};
+
 // directory -> conversation: a participant create whose binding the directory
 // has checked and reserved; the conversation releases it if it refuses.
 struct cv_forward {
@@ -111,3 +126,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_changed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::bindings_released)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_forward)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_hooks_changed)

@@ -34,6 +34,7 @@ struct bridge_job {
 // One Conversations request on its way.
 struct cv_job {
   actors::cv_call call;
+  caf::actor target; // the Conversations root, or the address actor for its ops
   const char* pattern = "";
   const char* list_key = nullptr;
   std::string method;
@@ -296,6 +297,8 @@ nlohmann::json render_cv_resource(const actors::cv_resource& r, const std::strin
         return cv::to_json(x.receipt, x.message, ctx, in_default);
       } else if constexpr (std::is_same_v<T, cv::conversation_webhook>) {
         return cv::to_json(x, ctx, in_default, path_service_sid);
+      } else if constexpr (std::is_same_v<T, cv::address_configuration>) {
+        return cv::to_json(x, ctx);
       } else {
         return cv::to_json(x, ctx, in_default);
       }
@@ -350,7 +353,8 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
   return {
     [=](std::shared_ptr<cv_job>& job) {
       auto call = job->call;
-      self->request(self->state.directory, self->state.timeout, std::move(call))
+      auto target = job->target ? job->target : self->state.directory;
+      self->request(target, self->state.timeout, std::move(call))
         .then(
           [=](actors::cv_reply& reply) {
             auto response = render_cv(*job, reply);
@@ -526,6 +530,11 @@ void app::handle(http_request&& req, responder respond) {
     page.size = static_cast<std::size_t>(size->value_or(50));
     page.offset = static_cast<std::size_t>(page_no->value_or(0)) * page.size;
   }
+  if (cv_route && actors::address_scoped(cv_route->op) && !cfg_.addresses) {
+    count_direct(pattern, 404);
+    respond(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+    return;
+  }
   if (cv_route) {
     auto job = std::make_shared<cv_job>();
     auto& call = job->call;
@@ -538,6 +547,7 @@ void app::handle(http_request&& req, responder respond) {
     call.params = std::move(params);
     call.page = page;
     call.webhooks_enabled = req.webhook_enabled == "true";
+    job->target = actors::address_scoped(call.op) ? cfg_.addresses : cfg_.conversations;
     job->pattern = pattern;
     job->list_key = list_key;
     job->method = method_name(req.method);

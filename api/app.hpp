@@ -28,6 +28,9 @@ struct app_config {
   std::string conversations_base = "https://conversations.twilio.com";
   // The Conversations root actor; invalid: the Conversations API is off.
   caf::actor conversations;
+  // The address configurations actor (/v1/Configuration/Addresses); invalid:
+  // those routes answer 404.
+  caf::actor addresses;
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.

@@ -15,6 +15,9 @@
 
 #include <caf/all.hpp>
 
+#include <unordered_map>
+
+#include "actors/address_actor.hpp"
 #include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/store_actor.hpp"
@@ -404,6 +407,18 @@ int main(int argc, char** argv) {
   copts.store = store;
   copts.write_rate = static_cast<double>(opt.conversation_write_rate);
   copts.write_burst = 2.0 * static_cast<double>(opt.conversation_write_rate);
+  copts.webhooks = webhooks;
+  {
+    auto tokens = std::make_shared<std::unordered_map<std::string, std::string>>();
+    (*tokens)[opt.account_sid] = opt.auth_token;
+    for (auto& a : opt.extra_accounts)
+      (*tokens)[a.sid] = a.auth_token;
+    copts.auth_tokens = tokens;
+  }
+  // Address configurations have an actor of their own.
+  std::size_t restored_addresses = recovered.conversations.addresses.size();
+  auto addresses = sys.spawn(sb::actors::address_actor, store, std::move(recovered.conversations.addresses));
+  recovered.conversations.addresses.clear();
   auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
   std::size_t restored_conversations = conversations_image->conversations.size();
   auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
@@ -416,6 +431,7 @@ int main(int argc, char** argv) {
   acfg.taskrouter_base = opt.public_base;
   acfg.conversations_base = opt.conversations_base;
   acfg.conversations = conversations;
+  acfg.addresses = addresses;
   acfg.store = store;
   acfg.writable = writable;
   sb::api::app app{sys, directory, metrics, acfg};
@@ -434,6 +450,7 @@ int main(int argc, char** argv) {
     std::cerr << "switchboard: " << e.what() << "\n";
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     app.stop();
@@ -445,7 +462,8 @@ int main(int argc, char** argv) {
             << "  data directory: " << opt.data << "\n"
             << "  database:       " << db_path.string() << " (durability "
             << sb::store::to_string(opt.durability) << "; restored " << restored_workspaces
-            << " workspaces, " << restored_conversations << " conversations, " << recovered.entities << " records, " << recovered.events
+            << " workspaces, " << restored_conversations << " conversations, "
+            << restored_addresses << " address configurations, " << recovered.entities << " records, " << recovered.events
             << " events)\n"
             << "  account SID:    " << opt.account_sid << "\n"
             << "  auth token:     " << opt.auth_token << (generated ? "  (generated)" : "") << "\n"
@@ -460,6 +478,7 @@ int main(int argc, char** argv) {
   app.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
   {
     // Whatever the actors handed the store is written before the process ends.

@@ -3,9 +3,14 @@
 // binding rule, messages with their index, scoped webhooks, state timers, the
 // write rate, bad input that changes nothing, other accounts, and a restart.
 
+#include "receiver.hpp"
 #include "server_fixture.hpp"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
+
+#include "model/signature.hpp"
 
 namespace {
 
@@ -368,4 +373,85 @@ TEST_CASE("conversations: a restart brings back conversations, participants, mes
   CHECK(ok(api.get("/v1/Services/" + is + "/Conversations/" + named))["friendly_name"] == "in a service");
   // The default service survived too (not a new one).
   CHECK(count(api, "/v1/Services", "services") == 2);
+}
+
+TEST_CASE("conversations: post-action webhooks are signed, filtered, sent only when asked, and retried",
+          "[api][conversations][webhooks]") {
+  std::atomic<int> calls{0};
+  // The receiver fails the very first delivery; the retry must bring it.
+  receiver rx{[&](const received&) {
+    return ++calls == 1 ? std::pair<unsigned, std::string>{503, "{}"} : std::pair<unsigned, std::string>{200, "{}"};
+  }};
+  server_process srv;
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  auto service_url = rx.url("/service-hooks?x=1");
+  ok(api.post("/v1/Services/" + ok(api.get("/v1/Configuration"))["default_chat_service_sid"].get<std::string>() +
+                "/Configuration/Webhooks",
+              {{"PostWebhookUrl", service_url + "#rc=2"},
+               {"Filters", "onConversationAdded"},
+               {"Filters", "onParticipantAdded"},
+               {"Filters", "onMessageAdded"},
+               {"Method", "POST"}}));
+  auto with_hooks = [&](const std::string& path, const form& params) {
+    return api.raw(boost::beast::http::verb::post, path, encode_form(params),
+                   {{"Authorization", api.authorization()},
+                    {"Content-Type", "application/x-www-form-urlencoded"},
+                    {"X-Twilio-Webhook-Enabled", "true"}});
+  };
+  // Without the header nothing is sent (a REST action, as on Twilio).
+  auto quiet = make_conversation(api);
+  ok(api.post(C + "/" + quiet + "/Messages", {{"Body", "unannounced"}}), 201);
+
+  auto ch = ok(with_hooks(C, {{"FriendlyName", "hooked"}}), 201)["sid"].get<std::string>();
+  auto scoped = rx.url("/scoped");
+  ok(api.post(C + "/" + ch + "/Webhooks",
+              {{"Target", "webhook"}, {"Configuration.Url", scoped}, {"Configuration.Filters", "onMessageAdded"}}),
+     201);
+  ok(with_hooks(C + "/" + ch + "/Participants", {{"Identity", "alice"}}), 201);
+  auto im = ok(with_hooks(C + "/" + ch + "/Messages", {{"Author", "alice"}, {"Body", "hello"}}), 201)["sid"].get<std::string>();
+  // Not in any filter: onParticipantUpdated is not sent.
+  ok(with_hooks(C + "/" + ch + "/Participants/" +
+                  ok(api.get(C + "/" + ch + "/Participants"))["participants"][0]["sid"].get<std::string>(),
+                {{"Attributes", "{}"}}));
+
+  auto events_at = [](const std::vector<received>& seen, const std::string& path) {
+    std::vector<std::string> out;
+    for (auto& r : seen)
+      if (r.target.rfind(path, 0) == 0)
+        out.push_back(param(r, "EventType"));
+    return out;
+  };
+  auto count_of = [](const std::vector<std::string>& v, const std::string& e) {
+    return std::count(v.begin(), v.end(), e);
+  };
+  REQUIRE(rx.wait_for([&](auto& seen) {
+    auto svc = events_at(seen, "/service-hooks");
+    // Three events, one of them twice (its first delivery got a 503).
+    return count_of(svc, "onConversationAdded") >= 1 && count_of(svc, "onParticipantAdded") >= 1 &&
+           count_of(svc, "onMessageAdded") >= 1 && svc.size() >= 4 &&
+           count_of(events_at(seen, "/scoped"), "onMessageAdded") >= 1;
+  }, 20s));
+  auto seen = rx.seen();
+  for (auto& r : seen) {
+    INFO(r.target << " " << param(r, "EventType"));
+    // The fragment is not sent, and the signature covers the URL as called.
+    auto called = r.target.rfind("/service-hooks", 0) == 0 ? service_url : scoped;
+    CHECK(r.target.find('#') == std::string::npos);
+    CHECK(r.signature == sb::model::twilio_signature(srv.auth_token(), called, r.params.pairs()));
+    CHECK(param(r, "AccountSid") == srv.account_sid());
+    CHECK(param(r, "ConversationSid") == ch); // never the quiet conversation
+    CHECK(param(r, "EventType") != "onParticipantUpdated");
+  }
+  for (auto& r : seen)
+    if (param(r, "EventType") == "onMessageAdded") {
+      CHECK(param(r, "MessageSid") == im);
+      CHECK(param(r, "Body") == "hello");
+      CHECK(param(r, "Author") == "alice");
+      CHECK(param(r, "Index") == "0");
+    }
+  // The first delivery failed and was retried: the first event arrived twice.
+  auto svc = events_at(seen, "/service-hooks");
+  REQUIRE(svc.size() >= 2);
+  CHECK(svc[0] == "onConversationAdded");
+  CHECK(count_of(svc, "onConversationAdded") == 2);
 }

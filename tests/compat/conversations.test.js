@@ -151,3 +151,54 @@ test('the binding rule, bad input and other accounts', async () => {
   await expectRestError(other.conversations.v1.conversations(a.sid).messages.create({ body: 'x' }), 404, 20404);
   assert.equal((await other.conversations.v1.conversations.list()).length, 0);
 });
+
+test('address configurations: create, list by type, fetch, update, remove', async () => {
+  const FLOW = 'FW' + 'b'.repeat(32);
+  const created = await cv.addressConfigurations.create({
+    type: 'whatsapp',
+    address: '+15553330001',
+    friendlyName: 'WhatsApp support',
+    'autoCreation.enabled': true,
+    'autoCreation.type': 'webhook',
+    'autoCreation.webhookUrl': 'https://example.com/auto',
+    'autoCreation.webhookMethod': 'post',
+    'autoCreation.webhookFilters': ['onMessageAdded', 'onParticipantAdded'],
+    addressCountry: 'US',
+  });
+  assert.ok(isSid('IG', created.sid));
+  assert.equal(created.accountSid, server.accountSid);
+  assert.equal(created.type, 'whatsapp');
+  assert.equal(created.address, 'whatsapp:+15553330001');
+  assert.equal(created.friendlyName, 'WhatsApp support');
+  assert.equal(created.addressCountry, 'US');
+  assert.equal(created.url, `${BASE}/v1/Configuration/Addresses/${created.sid}`);
+  assert.ok(created.dateCreated instanceof Date);
+  assert.deepEqual(created.autoCreation, {
+    enabled: true, type: 'webhook', conversation_service_sid: null, webhook_url: 'https://example.com/auto',
+    webhook_method: 'POST', webhook_filters: ['onMessageAdded', 'onParticipantAdded'],
+  });
+  const sms = await cv.addressConfigurations.create({ type: 'sms', address: '+15553330001' });
+
+  assert.deepEqual((await cv.addressConfigurations.list()).map((a) => a.sid), [created.sid, sms.sid]);
+  assert.deepEqual((await cv.addressConfigurations.list({ type: 'sms' })).map((a) => a.sid), [sms.sid]);
+  assert.equal((await cv.addressConfigurations(created.sid).fetch()).address, 'whatsapp:+15553330001');
+
+  const updated = await cv.addressConfigurations(created.sid).update({
+    friendlyName: 'Studio', 'autoCreation.type': 'studio', 'autoCreation.studioFlowSid': FLOW,
+    'autoCreation.studioRetryCount': 2,
+  });
+  assert.equal(updated.friendlyName, 'Studio');
+  assert.equal(updated.autoCreation.type, 'studio');
+  assert.equal(updated.autoCreation.studio_flow_sid, FLOW);
+  assert.equal(updated.autoCreation.studio_retry_count, 2);
+
+  await expectRestError(cv.addressConfigurations.create({ type: 'whatsapp', address: 'whatsapp:+15553330001' }), 409, 20409);
+  await expectRestError(cv.addressConfigurations.create({ type: 'sms', address: '5553330002' }), 400, 20001);
+  const other = server.client(OTHER_SID, OTHER_TOKEN);
+  await expectRestError(other.conversations.v1.addressConfigurations(created.sid).fetch(), 404, 20404);
+
+  assert.equal(await cv.addressConfigurations(created.sid).remove(), true);
+  assert.equal(await cv.addressConfigurations(sms.sid).remove(), true);
+  await expectRestError(cv.addressConfigurations(created.sid).fetch(), 404, 20404);
+  assert.equal((await cv.addressConfigurations.list()).length, 0);
+});
