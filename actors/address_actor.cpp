@@ -14,11 +14,6 @@ namespace cv = model::cv;
 
 model::time_point now() { return std::chrono::system_clock::now(); }
 
-cv_reply unavailable() {
-  return cv_fail(model::error{model::errc::unavailable, 20503,
-                              "The change could not be written to disk; the service refuses changes "
-                              "until its store accepts writes again"});
-}
 
 // The post-action events an auto-created conversation's webhook may fire on.
 const std::vector<std::string>& known_filters() {
@@ -279,7 +274,7 @@ caf::behavior address_actor(address_actor_type* self, caf::actor store,
           out.config = st.configs.at(it->second);
       return out;
     },
-    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
   };
 }
 

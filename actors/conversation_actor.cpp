@@ -13,15 +13,8 @@ namespace cv = model::cv;
 
 model::time_point now() { return std::chrono::system_clock::now(); }
 
-model::error missing(const std::string& what) {
-  return model::not_found("The requested resource " + what + " was not found");
-}
+model::error missing(const std::string& what) { return cv_missing(what); }
 
-cv_reply unavailable() {
-  return cv_fail(model::error{model::errc::unavailable, 20503,
-                              "The change could not be written to disk; the service refuses changes "
-                              "until its store accepts writes again"});
-}
 
 // ------------------------------------------------------------ persistence --
 
@@ -810,7 +803,7 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
       st.durable.answer(self, rp, std::move(reply), write && ok);
       st.durable.settle(self);
     },
-    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
     [=](cv_hooks_changed& h) { self->state.hooks = cv_hook_settings{std::move(h.service), std::move(h.account)}; },
     [=](timers_due) {
       if (!self->state.deleted)

@@ -14,15 +14,8 @@ using account_entry = conversations_state::account_entry;
 
 model::time_point now() { return std::chrono::system_clock::now(); }
 
-model::error missing(const std::string& what) {
-  return model::not_found("The requested resource " + what + " was not found");
-}
+model::error missing(const std::string& what) { return cv_missing(what); }
 
-cv_reply unavailable() {
-  return cv_fail(model::error{model::errc::unavailable, 20503,
-                              "The change could not be written to disk; the service refuses changes "
-                              "until its store accepts writes again"});
-}
 
 void save(self_ptr self, const cv::service& s) {
   self->state.durable.put(s.account_sid, s.sid, store::entity{s});
@@ -616,7 +609,7 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
         if (auto b = st.bindings.find(pair); b != st.bindings.end() && b->second == m.conversation_sid)
           st.bindings.erase(b);
     },
-    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
   };
 }
 

@@ -92,6 +92,16 @@ inline cv_reply cv_one(cv_resource r, bool created = false) {
   return out;
 }
 
+// Answers every Conversations actor gives alike.
+inline model::error cv_missing(const std::string& what) {
+  return model::not_found("The requested resource " + what + " was not found");
+}
+inline cv_reply cv_unavailable() {
+  return cv_fail(model::error{model::errc::unavailable, 20503,
+                              "The change could not be written to disk; the service refuses changes "
+                              "until its store accepts writes again"});
+}
+
 // conversation -> directory: the conversation's record changed (state timers,
 // a message, ...): the directory's copy serves lists.
 struct conversation_changed {

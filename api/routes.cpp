@@ -128,16 +128,17 @@ bool match(const std::vector<std::string_view>& pat, const std::vector<std::stri
   return true;
 }
 
-} // namespace
-
-std::optional<route_match> match_taskrouter(verb method, std::string_view path,
-                                            std::string& allowed) {
+// The first route of table whose pattern and method fit: its index, with the
+// SID segments in sids. Routes whose pattern fits under another method add
+// that method to allowed.
+template <class Table>
+std::optional<std::size_t> scan(const Table& table, const std::vector<std::vector<std::string_view>>& pats,
+                                verb method, std::string_view path, std::vector<std::string_view>& sids,
+                                std::string& allowed) {
   allowed.clear();
   auto segs = segments(path);
-  std::vector<std::string_view> sids;
-  auto& pats = split_patterns();
-  for (size_t i = 0; i < table().size(); ++i) {
-    auto& r = table()[i];
+  for (size_t i = 0; i < table.size(); ++i) {
+    auto& r = table[i];
     if (!match(pats[i], segs, sids))
       continue;
     if (r.method != method) {
@@ -146,6 +147,18 @@ std::optional<route_match> match_taskrouter(verb method, std::string_view path,
         allowed += (allowed.empty() ? "" : ", ") + name;
       continue;
     }
+    return i;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<route_match> match_taskrouter(verb method, std::string_view path,
+                                            std::string& allowed) {
+  std::vector<std::string_view> sids;
+  if (auto i = scan(table(), split_patterns(), method, path, sids, allowed)) {
+    auto& r = table()[*i];
     route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
     if (sids.size() > 0)
       m.workspace_sid = std::string(sids[0]);
@@ -241,27 +254,17 @@ const std::vector<std::vector<std::string_view>>& cv_split_patterns() {
 } // namespace
 
 std::optional<cv_route_match> match_conversations(verb method, std::string_view path, std::string& allowed) {
-  allowed.clear();
-  auto segs = segments(path);
   std::vector<std::string_view> sids;
   auto& pats = cv_split_patterns();
-  for (size_t i = 0; i < cv_table().size(); ++i) {
-    auto& r = cv_table()[i];
-    if (!match(pats[i], segs, sids))
-      continue;
-    if (r.method != method) {
-      auto name = std::string(boost::beast::http::to_string(r.method));
-      if (allowed.find(name) == std::string::npos)
-        allowed += (allowed.empty() ? "" : ", ") + name;
-      continue;
-    }
+  if (auto i = scan(cv_table(), pats, method, path, sids, allowed)) {
+    auto& r = cv_table()[*i];
     cv_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}, {}};
     // Each SID segment is named by the literal segment before it.
     std::size_t k = 0;
-    for (std::size_t j = 0; j < pats[i].size(); ++j) {
-      if (pats[i][j] != "*")
+    for (std::size_t j = 0; j < pats[*i].size(); ++j) {
+      if (pats[*i][j] != "*")
         continue;
-      auto owner = pats[i][j - 1];
+      auto owner = pats[*i][j - 1];
       auto value = std::string(sids[k++]);
       if (owner == "Services")
         m.service_sid = std::move(value);
