@@ -172,24 +172,13 @@ cv_reply list(self_ptr self, const cv_call& c) {
   auto type = c.params.get("Type");
   if (type && !type->empty() && !cv::is_address_type(*type))
     return cv_fail(model::invalid_parameter("Type must be one of sms, whatsapp, messenger, gbm, email, rcs, apple, chat"));
-  cv_page out;
   auto it = st.order.find(c.account_sid);
   if (it == st.order.end())
-    return cv_reply{std::move(out)};
-  std::size_t skipped = 0;
-  for (auto& sid : it->second) {
-    auto& x = st.configs.at(sid);
-    if (type && !type->empty() && x.type != *type)
-      continue;
-    if (skipped++ < c.page.offset)
-      continue;
-    if (out.items.size() == c.page.size) {
-      out.has_more = true;
-      break;
-    }
-    out.items.push_back(x);
-  }
-  return cv_reply{std::move(out)};
+    return cv_reply{cv_page{}};
+  return cv_page_of(
+    it->second.begin(), it->second.end(), c.page,
+    [&](const std::string& sid) { return !type || type->empty() || st.configs.at(sid).type == *type; },
+    [&](const std::string& sid) { return cv_resource{st.configs.at(sid)}; });
 }
 
 cv_reply update(self_ptr self, cv::address_configuration& x, const cv_call& c) {

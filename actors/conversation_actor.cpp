@@ -39,7 +39,8 @@ void publish(self_ptr self) {
 
 // ----------------------------------------------------------------- events --
 
-// Hands the deliveries of a post-action event to the webhook actor.
+// Hands the deliveries of a post-action event to the webhook actor once the
+// change behind it is committed.
 void fire(self_ptr self, const std::string& event, model::form_pairs fields) {
   auto& st = self->state;
   if (!st.options.webhooks)
@@ -48,8 +49,14 @@ void fire(self_ptr self, const std::string& event, model::form_pairs fields) {
   if (st.options.auth_tokens)
     if (auto it = st.options.auth_tokens->find(st.conv.account_sid); it != st.options.auth_tokens->end())
       token = it->second;
-  for (auto& post : cv_hook_posts(event, fields, st.webhooks, st.hooks, token))
-    self->send(st.options.webhooks, std::move(post));
+  auto posts = cv_hook_posts(event, fields, st.webhooks, st.hooks, token);
+  if (posts.empty())
+    return;
+  // Post-action: the receiver hears of the change once it is committed.
+  st.durable.after_commit(self, [self, posts = std::move(posts)]() mutable {
+    for (auto& post : posts)
+      self->send(self->state.options.webhooks, std::move(post));
+  });
 }
 
 void fire_state(self_ptr self, cv::conversation_state from, const char* reason) {
@@ -542,33 +549,16 @@ cv_reply message_delete(self_ptr self, const cv_call& c) {
   return cv_reply{std::monostate{}};
 }
 
-template <class Range, class Make>
-cv_reply page_of(const Range& items, const page_request& page, Make make) {
-  cv_page out;
-  std::size_t i = 0;
-  for (auto& x : items) {
-    if (i++ < page.offset)
-      continue;
-    if (out.items.size() == page.size) {
-      out.has_more = true;
-      break;
-    }
-    out.items.push_back(make(x));
-  }
-  return cv_reply{std::move(out)};
-}
-
 cv_reply message_list(self_ptr self, const cv_call& c) {
   auto& st = self->state;
   auto order = c.params.get("Order").value_or("asc");
   if (order != "asc" && order != "desc")
     return cv_fail(model::invalid_parameter("Order must be asc or desc"));
+  auto all = [](auto&) { return true; };
   auto make = [](const cv::message& m) { return cv_resource{m}; };
-  if (order == "desc") {
-    std::vector<std::reference_wrapper<const cv::message>> rev(st.messages.rbegin(), st.messages.rend());
-    return page_of(rev, c.page, [](const cv::message& m) { return cv_resource{m}; });
-  }
-  return page_of(st.messages, c.page, make);
+  if (order == "desc")
+    return cv_page_of(st.messages.rbegin(), st.messages.rend(), c.page, all, make);
+  return cv_page_of(st.messages.begin(), st.messages.end(), c.page, all, make);
 }
 
 // ---------------------------------------------------------------- webhooks --
@@ -671,7 +661,7 @@ cv_reply handle(self_ptr self, const cv_call& c) {
     case cv_op::participant_create:
       return participant_create(self, c);
     case cv_op::participant_list:
-      return page_of(st.participants, c.page, [](auto& p) { return cv_resource{p}; });
+      return cv_page_of(st.participants, c.page, [](auto& p) { return cv_resource{p}; });
     case cv_op::participant_fetch:
       if (auto* p = find_participant(st, c.sid))
         return cv_one(*p);
@@ -698,7 +688,7 @@ cv_reply handle(self_ptr self, const cv_call& c) {
         return cv_fail(missing(c.sid));
       auto bare = *m;
       bare.receipts.clear();
-      return page_of(m->receipts, c.page, [&](auto& r) { return cv_resource{receipt_ref{bare, r}}; });
+      return cv_page_of(m->receipts, c.page, [&](auto& r) { return cv_resource{receipt_ref{bare, r}}; });
     }
     case cv_op::receipt_fetch: {
       auto* m = find_message(st, c.sid);
@@ -715,7 +705,7 @@ cv_reply handle(self_ptr self, const cv_call& c) {
     case cv_op::webhook_create:
       return webhook_create(self, c);
     case cv_op::webhook_list:
-      return page_of(st.webhooks, c.page, [](auto& w) { return cv_resource{w}; });
+      return cv_page_of(st.webhooks, c.page, [](auto& w) { return cv_resource{w}; });
     case cv_op::webhook_fetch:
       if (auto* w = find_webhook(st, c.sid))
         return cv_one(*w);

@@ -216,20 +216,8 @@ cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
     save(self, s);
     return cv_one(service_ref{s, cv_view::plain}, true);
   }
-  if (c.op == cv_op::service_list) {
-    cv_page out;
-    std::size_t i = 0;
-    for (auto& s : a.services) {
-      if (i++ < c.page.offset)
-        continue;
-      if (out.items.size() == c.page.size) {
-        out.has_more = true;
-        break;
-      }
-      out.items.push_back(service_ref{s, cv_view::plain});
-    }
-    return cv_reply{std::move(out)};
-  }
+  if (c.op == cv_op::service_list)
+    return cv_page_of(a.services, c.page, [](auto& s) { return cv_resource{service_ref{s, cv_view::plain}}; });
   auto* s = find_service(a, c.service_sid);
   if (!s)
     return cv_fail(missing(c.service_sid));
@@ -360,8 +348,12 @@ cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, 
     if (st.options.auth_tokens)
       if (auto it = st.options.auth_tokens->find(conv.account_sid); it != st.options.auth_tokens->end())
         token = it->second;
-    for (auto& post : cv_hook_posts("onConversationAdded", cv_event_fields(conv), {}, hooks, token))
-      self->send(st.options.webhooks, std::move(post));
+    auto posts = cv_hook_posts("onConversationAdded", cv_event_fields(conv), {}, hooks, token);
+    if (!posts.empty())
+      st.durable.after_commit(self, [self, posts = std::move(posts)]() mutable {
+        for (auto& post : posts)
+          self->send(self->state.options.webhooks, std::move(post));
+      });
   }
   auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}, std::move(hooks)});
   st.conversations[conv.sid] = {conv, actor};
@@ -401,26 +393,16 @@ cv_reply conversation_list(self_ptr self, cv::service& svc, const cv_call& c) {
     if (v->size() == 10)
       *to += std::chrono::hours(24); // the whole end day
   }
+  auto keep = [&](const std::string& sid) {
+    auto& conv = st.conversations.at(sid).conv;
+    return conv.chat_service_sid == svc.sid && (!state || conv.state == *state) &&
+           (!from || conv.created >= *from) && (!to || conv.created < *to);
+  };
+  auto make = [&](const std::string& sid) { return cv_resource{st.conversations.at(sid).conv}; };
   // With a date filter Twilio lists the newest first.
-  std::vector<std::string> order = st.order;
   if (from || to)
-    std::reverse(order.begin(), order.end());
-  cv_page out;
-  std::size_t skipped = 0;
-  for (auto& sid : order) {
-    auto& conv = st.conversations[sid].conv;
-    if (conv.chat_service_sid != svc.sid || (state && conv.state != *state) ||
-        (from && conv.created < *from) || (to && conv.created >= *to))
-      continue;
-    if (skipped++ < c.page.offset)
-      continue;
-    if (out.items.size() == c.page.size) {
-      out.has_more = true;
-      break;
-    }
-    out.items.push_back(conv);
-  }
-  return cv_reply{std::move(out)};
+    return cv_page_of(st.order.rbegin(), st.order.rend(), c.page, keep, make);
+  return cv_page_of(st.order.begin(), st.order.end(), c.page, keep, make);
 }
 
 // Forwards a conversation-scoped call and keeps the indexes right from the
@@ -547,10 +529,6 @@ void handle(self_ptr self, cv_call& c) {
       name = *v;
       st.unique_names[{svc->sid, name}] = sid;
     }
-  }
-  if (created) {
-    // The default service must be on disk before anything inside it is.
-    st.durable.settle(self);
   }
   forward(self, rp, sid, std::move(c), binding, name);
 }

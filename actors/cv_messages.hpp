@@ -30,12 +30,6 @@ enum class cv_op : std::uint8_t {
   address_create, address_list, address_fetch, address_update, address_delete,
 };
 
-// True for the operations a conversation actor answers (the directory only
-// finds the conversation and forwards them).
-inline bool conversation_scoped(cv_op op) {
-  return op >= cv_op::conversation_fetch && op <= cv_op::webhook_delete && op != cv_op::conversation_list;
-}
-
 // True for the address configuration operations (the address actor's).
 inline bool address_scoped(cv_op op) {
   return op >= cv_op::address_create && op <= cv_op::address_delete;
@@ -92,6 +86,28 @@ inline cv_reply cv_one(cv_resource r, bool created = false) {
   return out;
 }
 
+// One page of [first, last): the items keep() accepts, from page.offset on,
+// at most page.size of them, each made into a resource by make().
+template <class It, class Keep, class Make>
+cv_reply cv_page_of(It first, It last, const page_request& page, Keep keep, Make make) {
+  cv_page out;
+  std::size_t skipped = 0;
+  for (; first != last; ++first) {
+    if (!keep(*first) || skipped++ < page.offset)
+      continue;
+    if (out.items.size() == page.size) {
+      out.has_more = true;
+      break;
+    }
+    out.items.push_back(make(*first));
+  }
+  return cv_reply{std::move(out)};
+}
+template <class Range, class Make>
+cv_reply cv_page_of(const Range& items, const page_request& page, Make make) {
+  return cv_page_of(std::begin(items), std::end(items), page, [](auto&) { return true; }, make);
+}
+
 // Answers every Conversations actor gives alike.
 inline model::error cv_missing(const std::string& what) {
   return model::not_found("The requested resource " + what + " was not found");
@@ -123,17 +139,10 @@ struct cv_hooks_changed {
   model::cv::webhook_settings account;
 };
 
-// directory -> conversation: a participant create whose binding the directory
-// has checked and reserved; the conversation releases it if it refuses.
-struct cv_forward {
-  cv_call call;
-};
-
 } // namespace sb::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_changed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::bindings_released)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_forward)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_hooks_changed)

@@ -2,8 +2,10 @@
 // What an owner actor needs to be durable: changes gathered during a mailbox
 // drain go to the store writer in one batch at a flush_tick queued behind the
 // waiting messages, and answers to successful API changes are held until one
-// store_sync after that batch says they are committed.
+// store_sync after that batch says they are committed. Work that must follow
+// the commit (post-action webhooks) waits for the same sync.
 
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -49,10 +51,22 @@ class durable_writes {
     settle(self);
   }
 
+  // Runs f once the changes made so far are committed (at once without a
+  // store). When the commit fails, f waits for the next one that succeeds.
+  template <class Self>
+  void after_commit(Self* self, std::function<void()> f) {
+    if (!store_) {
+      f();
+      return;
+    }
+    after_.push_back(std::move(f));
+    settle(self);
+  }
+
   // Makes sure a flush_tick is queued when there is anything to write.
   template <class Self>
   void settle(Self* self) {
-    if (scheduled_ || (batch_.empty() && held_.empty()))
+    if (scheduled_ || (batch_.empty() && held_.empty() && after_.empty()))
       return;
     scheduled_ = true;
     self->send(self, flush_tick{});
@@ -66,13 +80,21 @@ class durable_writes {
       self->send(store_, store_write{std::move(batch_)});
       batch_ = store::write_batch{};
     }
-    if (held_.empty())
+    if (held_.empty() && after_.empty())
       return;
     auto held = std::make_shared<std::vector<std::pair<caf::response_promise, Reply>>>(std::move(held_));
     held_.clear();
-    auto release = [held, unavailable](bool ok) {
+    auto after = std::make_shared<std::vector<std::function<void()>>>(std::move(after_));
+    after_.clear();
+    // Runs in the owner's context (a response handler), while it lives.
+    auto release = [this, held, after, unavailable](bool ok) {
       for (auto& [rp, r] : *held)
         rp.deliver(ok ? std::move(r) : unavailable);
+      if (ok)
+        for (auto& f : *after)
+          f();
+      else
+        after_.insert(after_.begin(), std::make_move_iterator(after->begin()), std::make_move_iterator(after->end()));
     };
     self->request(store_, std::chrono::seconds(30), store_sync{})
       .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
@@ -82,6 +104,7 @@ class durable_writes {
   caf::actor store_;
   store::write_batch batch_;
   std::vector<std::pair<caf::response_promise, Reply>> held_;
+  std::vector<std::function<void()>> after_;
   bool scheduled_ = false;
 };
 

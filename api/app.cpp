@@ -18,9 +18,8 @@ using actors::resource;
 using actors::tr_reply;
 using clock_type = std::chrono::steady_clock;
 
-// One request on its way through a bridge actor.
-struct bridge_job {
-  actors::tr_call call;
+// What every request carries on its way through a bridge actor besides its call.
+struct job_common {
   const char* pattern = "";
   const char* list_key = nullptr;
   std::string method;
@@ -31,18 +30,15 @@ struct bridge_job {
   clock_type::time_point start;
 };
 
-// One Conversations request on its way.
-struct cv_job {
+// A TaskRouter request.
+struct bridge_job : job_common {
+  actors::tr_call call;
+};
+
+// A Conversations request.
+struct cv_job : job_common {
   actors::cv_call call;
   caf::actor target; // the Conversations root, or the address actor for its ops
-  const char* pattern = "";
-  const char* list_key = nullptr;
-  std::string method;
-  std::string base;
-  std::string path;
-  model::form query;
-  responder respond;
-  clock_type::time_point start;
 };
 
 } // namespace
@@ -140,6 +136,22 @@ std::string page_url(const Job& job, std::size_t page, std::size_t size) {
   return job.base + job.path + "?" + model::encode_form(q);
 }
 
+// The page envelope around rendered items.
+template <class Job>
+std::string page_body(const Job& job, nlohmann::json items, bool has_more) {
+  std::size_t size = job.call.page.size;
+  std::size_t page_no = job.call.page.offset / size;
+  nlohmann::json meta{{"page", page_no},
+                      {"page_size", size},
+                      {"first_page_url", page_url(job, 0, size)},
+                      {"previous_page_url", page_no > 0 ? nlohmann::json(page_url(job, page_no - 1, size)) : nlohmann::json()},
+                      {"url", page_url(job, page_no, size)},
+                      {"next_page_url", has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
+                      {"key", job.list_key}};
+  nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 http_response render(const bridge_job& job, tr_reply& reply) {
   model::wire_context ctx{job.base, job.call.account_sid, job.call.workspace_sid};
   http_response out;
@@ -168,17 +180,7 @@ http_response render(const bridge_job& job, tr_reply& reply) {
       ctx.workspace_sid = ws->sid;
     items.push_back(render_resource(item, ctx, job.call.op, {}));
   }
-  std::size_t size = job.call.page.size;
-  std::size_t page_no = job.call.page.offset / size;
-  nlohmann::json meta{{"page", page_no},
-                      {"page_size", size},
-                      {"first_page_url", page_url(job, 0, size)},
-                      {"previous_page_url", page_no > 0 ? nlohmann::json(page_url(job, page_no - 1, size)) : nlohmann::json()},
-                      {"url", page_url(job, page_no, size)},
-                      {"next_page_url", page.has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
-                      {"key", job.list_key}};
-  nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
-  out.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out.body = page_body(job, std::move(items), page.has_more);
   return out;
 }
 
@@ -304,22 +306,6 @@ nlohmann::json render_cv_resource(const actors::cv_resource& r, const std::strin
       }
     },
     r);
-}
-
-// The page envelope around rendered items.
-template <class Job>
-std::string page_body(const Job& job, nlohmann::json items, bool has_more) {
-  std::size_t size = job.call.page.size;
-  std::size_t page_no = job.call.page.offset / size;
-  nlohmann::json meta{{"page", page_no},
-                      {"page_size", size},
-                      {"first_page_url", page_url(job, 0, size)},
-                      {"previous_page_url", page_no > 0 ? nlohmann::json(page_url(job, page_no - 1, size)) : nlohmann::json()},
-                      {"url", page_url(job, page_no, size)},
-                      {"next_page_url", has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
-                      {"key", job.list_key}};
-  nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
@@ -535,8 +521,18 @@ void app::handle(http_request&& req, responder respond) {
     respond(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
     return;
   }
+  job_common common;
+  common.pattern = pattern;
+  common.list_key = list_key;
+  common.method = method_name(req.method);
+  common.path = std::string(path);
+  common.query = std::move(*q);
+  common.respond = std::move(respond);
+  common.start = start;
   if (cv_route) {
     auto job = std::make_shared<cv_job>();
+    static_cast<job_common&>(*job) = std::move(common);
+    job->base = cfg_.conversations_base;
     auto& call = job->call;
     call.op = cv_route->op;
     call.account_sid = acct->sid;
@@ -548,19 +544,13 @@ void app::handle(http_request&& req, responder respond) {
     call.page = page;
     call.webhooks_enabled = req.webhook_enabled == "true";
     job->target = actors::address_scoped(call.op) ? cfg_.addresses : cfg_.conversations;
-    job->pattern = pattern;
-    job->list_key = list_key;
-    job->method = method_name(req.method);
-    job->base = cfg_.conversations_base;
-    job->path = std::string(path);
-    job->query = std::move(*q);
-    job->respond = std::move(respond);
-    job->start = start;
     auto& bridge = cv_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % cv_bridges_.size()];
     caf::anon_send(bridge, std::move(job));
     return;
   }
   auto job = std::make_shared<bridge_job>();
+  static_cast<job_common&>(*job) = std::move(common);
+  job->base = cfg_.taskrouter_base;
   auto& call = job->call;
   call.op = route->op;
   call.account_sid = acct->sid;
@@ -570,14 +560,6 @@ void app::handle(http_request&& req, responder respond) {
   call.if_match = req.if_match;
   call.params = std::move(params);
   call.page = page;
-  job->pattern = route->pattern;
-  job->list_key = route->list_key;
-  job->method = method_name(req.method);
-  job->base = cfg_.taskrouter_base;
-  job->path = std::string(path);
-  job->query = std::move(*q);
-  job->respond = std::move(respond);
-  job->start = start;
   auto& bridge = bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % bridges_.size()];
   caf::anon_send(bridge, std::move(job));
 }

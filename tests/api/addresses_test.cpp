@@ -2,6 +2,7 @@
 // the real binary on loopback: the lifecycle, the one-per-(type, address)
 // rule, bad input that changes nothing, other accounts, and a restart.
 
+#include "checks.hpp"
 #include "server_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,29 +16,6 @@ const std::string other_account = "AC" + std::string("0123456789abcdef0123456789
 const std::string other_token = "token3";
 const std::string A = "/v1/Configuration/Addresses";
 const std::string flow = "FW" + std::string(32, 'b');
-
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-json ok(const http_result& r, unsigned status = 200) {
-  INFO(r.status << " " << r.body);
-  REQUIRE(r.status == status);
-  return status == 204 ? json() : r.json();
-}
-
-void error_is(const http_result& r, unsigned status, int code) {
-  INFO(r.status << " " << r.body);
-  REQUIRE(r.status == status);
-  auto doc = r.json();
-  CHECK(doc["code"] == code);
-  CHECK(doc["status"] == status);
-  CHECK(doc["message"].is_string());
-}
 
 std::vector<std::string> listed(api_client& api, form query = {}) {
   query.emplace_back("PageSize", "1000");

@@ -4,6 +4,7 @@
 // write rate, bad input that changes nothing, other accounts, and a restart.
 
 #include "receiver.hpp"
+#include "checks.hpp"
 #include "server_fixture.hpp"
 
 #include <algorithm>
@@ -19,30 +20,6 @@ using nlohmann::json;
 
 const std::string other_account = "AC" + std::string("fedcba9876543210fedcba9876543210");
 const std::string other_token = "token2";
-
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-json ok(const http_result& r, unsigned status = 200) {
-  INFO(r.status << " " << r.body);
-  REQUIRE(r.status == status);
-  return status == 204 ? json() : r.json();
-}
-
-void error_is(const http_result& r, unsigned status, int code) {
-  INFO(r.status << " " << r.body);
-  REQUIRE(r.status == status);
-  auto doc = r.json();
-  CHECK(doc["code"] == code);
-  CHECK(doc["status"] == status);
-  CHECK(doc["message"].is_string());
-  CHECK(doc["more_info"].is_string());
-}
 
 std::size_t count(api_client& api, const std::string& path, const std::string& key) {
   return ok(api.get(path, {{"PageSize", "1000"}}))[key].size();

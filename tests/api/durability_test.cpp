@@ -3,6 +3,7 @@
 // versions and retention. Each case owns a data directory and starts servers
 // on it one after another.
 
+#include "checks.hpp"
 #include "server_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,15 +18,6 @@ namespace {
 using namespace sbtest;
 using nlohmann::json;
 
-// A data directory removed when the test ends.
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
 struct node {
   node(const std::string& dir, std::vector<std::string> args = {})
       : srv(server_process::existing_dir{dir}, std::move(args)),
@@ -33,12 +25,6 @@ struct node {
   server_process srv;
   api_client api;
 };
-
-json ok(const http_result& r, unsigned status = 200) {
-  INFO(r.status << " " << r.body);
-  REQUIRE(r.status == status);
-  return r.json();
-}
 
 std::string ws_path(const std::string& ws) { return "/v1/Workspaces/" + ws; }
 
