@@ -33,6 +33,26 @@ class durable_writes {
     if (store_)
       batch_.changes.push_back(store::erase(std::move(kind), std::move(sid), std::move(scope)));
   }
+  // A batch the owner gathered itself (from its own dirty sets).
+  void add(store::write_batch b) {
+    if (!store_)
+      return;
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(batch_.erased_scopes, b.erased_scopes);
+    append(batch_.changes, b.changes);
+    append(batch_.events, b.events);
+  }
+  // Sends what is gathered now, without a sync (an owner's initial state).
+  template <class Self>
+  void send_batch(Self* self) {
+    if (batch_.empty())
+      return;
+    self->send(store_, store_write{std::move(batch_)});
+    batch_ = store::write_batch{};
+  }
+
   // Everything in this scope (and the row whose SID it is) goes.
   void erase_scope(std::string scope) {
     if (store_)
@@ -63,10 +83,11 @@ class durable_writes {
     settle(self);
   }
 
-  // Makes sure a flush_tick is queued when there is anything to write.
+  // Makes sure a flush_tick is queued when there is anything to write;
+  // pending: the owner has changes of its own still to add().
   template <class Self>
-  void settle(Self* self) {
-    if (scheduled_ || (batch_.empty() && held_.empty() && after_.empty()))
+  void settle(Self* self, bool pending = false) {
+    if (scheduled_ || (!pending && batch_.empty() && held_.empty() && after_.empty()))
       return;
     scheduled_ = true;
     self->send(self, flush_tick{});
@@ -76,10 +97,7 @@ class durable_writes {
   template <class Self>
   void on_flush_tick(Self* self, Reply unavailable) {
     scheduled_ = false;
-    if (!batch_.empty()) {
-      self->send(store_, store_write{std::move(batch_)});
-      batch_ = store::write_batch{};
-    }
+    send_batch(self);
     if (held_.empty() && after_.empty())
       return;
     auto held = std::make_shared<std::vector<std::pair<caf::response_promise, Reply>>>(std::move(held_));

@@ -28,63 +28,43 @@ model::error missing() { return model::not_found("The requested resource was not
 // routing_filter of a task sent straight to a queue (TaskQueueSid).
 constexpr int direct_route = -3;
 
-// Hands everything this message changed to the store in one batch.
+bool has_changes(const workspace_state& st) {
+  return !st.dirty.empty() || !st.dirty_reservations.empty() || !st.unsaved_events.empty();
+}
+
+// Hands everything changed since the last call to the durable writer's batch.
 void flush(self_ptr self) {
   auto& st = self->state;
-  if (st.dirty.empty() && st.dirty_reservations.empty() && st.unsaved_events.empty())
+  if (!has_changes(st))
     return;
-  if (!st.options.store) {
+  if (!st.durable.has_store()) {
     st.dirty.clear();
     st.dirty_reservations.clear();
     st.unsaved_events.clear();
     return;
   }
-  self->send(st.options.store, store_write{take_changes(st)});
+  st.durable.add(take_changes(st));
 }
 
 // Makes sure the changes made so far (and the answers waiting on them) are
 // flushed once the messages already in the mailbox are handled.
-void settle(self_ptr self) {
-  auto& st = self->state;
-  if (st.flush_scheduled)
-    return;
-  if (st.dirty.empty() && st.dirty_reservations.empty() && st.unsaved_events.empty() &&
-      st.held.empty())
-    return;
-  st.flush_scheduled = true;
-  self->send(self, flush_tick{});
-}
+void settle(self_ptr self) { self->state.durable.settle(self, has_changes(self->state)); }
 
 // Answers a successful API change once the store has committed it; anything
 // else at once.
 void answer(self_ptr self, caf::response_promise rp, tr_reply r, bool change) {
-  if (!change || std::holds_alternative<model::error>(r.value) || !self->state.options.store) {
-    rp.deliver(std::move(r));
-    return;
-  }
-  self->state.held.emplace_back(std::move(rp), std::move(r));
-  settle(self);
+  bool ok = !std::holds_alternative<model::error>(r.value);
+  self->state.durable.answer(self, std::move(rp), std::move(r), change && ok);
 }
 
 // The flush_tick: one batch to the store, then one sync for every answer
 // held since the last tick.
 void on_flush_tick(self_ptr self) {
-  auto& st = self->state;
-  st.flush_scheduled = false;
   flush(self);
-  if (st.held.empty())
-    return;
-  auto held = std::make_shared<std::vector<std::pair<caf::response_promise, tr_reply>>>(std::move(st.held));
-  st.held.clear();
-  auto release = [held](bool ok) {
-    for (auto& [rp, r] : *held)
-      rp.deliver(ok ? std::move(r)
-                    : fail(model::error{errc::unavailable, 20503,
-                                        "The change could not be written to disk; the service refuses "
-                                        "changes until its store accepts writes again"}));
-  };
-  self->request(st.options.store, std::chrono::seconds(30), store_sync{})
-    .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
+  self->state.durable.on_flush_tick(
+    self, fail(model::error{errc::unavailable, 20503,
+                            "The change could not be written to disk; the service refuses "
+                            "changes until its store accepts writes again"}));
 }
 
 // Asks a worker actor and answers the API with its reply. Going through this
@@ -2486,10 +2466,12 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
   auto& st = self->state;
   st.workspace = std::move(ws);
   st.options = std::move(options);
+  st.durable.set_store(st.options.store);
   if (image) {
     st.workspace = image->workspace;
     restore(self, *image);
     flush(self);
+    st.durable.send_batch(self);
     return workspace_behavior(self);
   }
   auto t0 = st.workspace.created;
@@ -2543,6 +2525,7 @@ caf::behavior workspace_actor(workspace_actor_type* self, model::workspace ws,
     }
   }
   flush(self);
+  st.durable.send_batch(self);
   return workspace_behavior(self);
 }
 

@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/durable.hpp"
 #include "actors/messages.hpp"
 #include "actors/timer.hpp"
 #include "metrics/metrics.hpp"
@@ -90,8 +91,7 @@ struct workspace_state {
   // Group flush: changes go to the store once per mailbox drain (a flush_tick
   // queued behind the messages already waiting), and the answers to API
   // changes made meanwhile wait for one store_sync after that batch.
-  bool flush_scheduled = false;
-  std::vector<std::pair<caf::response_promise, actors::tr_reply>> held;
+  durable_writes<tr_reply> durable; // answers held until the store commits
   std::unordered_map<std::string, prometheus::Counter*> counter_cache;
   std::unordered_map<std::string, prometheus::Gauge*> gauge_cache;
 
