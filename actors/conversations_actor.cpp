@@ -1,6 +1,7 @@
 #include "actors/conversations_actor.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "model/sid.hpp"
 
@@ -188,12 +189,10 @@ void drop_conversation(self_ptr self, const std::string& sid) {
     return;
   auto& conv = it->second.conv;
   st.unique_names.erase({conv.chat_service_sid, conv.unique_name});
-  for (auto b = st.bindings.begin(); b != st.bindings.end();)
-    b = b->second == sid ? st.bindings.erase(b) : std::next(b);
   if (it->second.actor)
     self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+  st.order.erase(it->second.seq);
   st.conversations.erase(it);
-  st.order.erase(std::remove(st.order.begin(), st.order.end(), sid), st.order.end());
 }
 
 cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
@@ -240,6 +239,11 @@ cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
         st.durable.erase_scope(sid);
         drop_conversation(self, sid);
       }
+      // Their actors are stopped without a delete: free their bindings here
+      // (a deleted conversation frees its own with bindings_released).
+      std::set<std::string> gone(doomed.begin(), doomed.end());
+      for (auto b = st.bindings.begin(); b != st.bindings.end();)
+        b = gone.count(b->second) ? st.bindings.erase(b) : std::next(b);
       st.durable.erase("cv_service", s->sid, c.account_sid);
       auto sid = s->sid;
       a.services.erase(std::remove_if(a.services.begin(), a.services.end(), [&](auto& x) { return x.sid == sid; }),
@@ -357,7 +361,8 @@ cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, 
   }
   auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}, std::move(hooks)});
   st.conversations[conv.sid] = {conv, actor};
-  st.order.push_back(conv.sid);
+  st.order.emplace(st.next_seq, conv.sid);
+  st.conversations[conv.sid].seq = st.next_seq++;
   if (!unique.empty())
     st.unique_names[{svc.sid, unique}] = conv.sid;
   st.durable.put(conv.account_sid, conv.sid, store::entity{conv});
@@ -393,12 +398,12 @@ cv_reply conversation_list(self_ptr self, cv::service& svc, const cv_call& c) {
     if (v->size() == 10)
       *to += std::chrono::hours(24); // the whole end day
   }
-  auto keep = [&](const std::string& sid) {
-    auto& conv = st.conversations.at(sid).conv;
+  auto keep = [&](const auto& entry) {
+    auto& conv = st.conversations.at(entry.second).conv;
     return conv.chat_service_sid == svc.sid && (!state || conv.state == *state) &&
            (!from || conv.created >= *from) && (!to || conv.created < *to);
   };
-  auto make = [&](const std::string& sid) { return cv_resource{st.conversations.at(sid).conv}; };
+  auto make = [&](const auto& entry) { return cv_resource{st.conversations.at(entry.second).conv}; };
   // With a date filter Twilio lists the newest first.
   if (from || to)
     return cv_page_of(st.order.rbegin(), st.order.rend(), c.page, keep, make);
@@ -564,7 +569,8 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
       auto actor = spawn_conversation(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
                                                               hooks_for(self, conv.account_sid, conv.chat_service_sid)});
       st.conversations[conv.sid] = {conv, actor};
-      st.order.push_back(conv.sid);
+      st.order.emplace(st.next_seq, conv.sid);
+  st.conversations[conv.sid].seq = st.next_seq++;
       if (!conv.unique_name.empty())
         st.unique_names[{conv.chat_service_sid, conv.unique_name}] = conv.sid;
       if (conv.state != cv::conversation_state::closed)

@@ -29,11 +29,13 @@ struct conversations_state {
   struct conversation_entry {
     model::cv::conversation conv;
     caf::actor actor;
+    std::uint64_t seq = 0; // its key in order
   };
   conversation_options options;
   std::unordered_map<std::string, account_entry> accounts;
   std::unordered_map<std::string, conversation_entry> conversations;
-  std::vector<std::string> order; // conversation SIDs in creation order
+  std::map<std::uint64_t, std::string> order; // conversation SIDs in creation order
+  std::uint64_t next_seq = 0;
   std::map<std::pair<std::string, std::string>, std::string> unique_names; // (service, name) -> CH
   std::map<std::pair<std::string, std::string>, std::string> bindings;     // (address, proxy) -> CH
   durable_writes<cv_reply> durable;

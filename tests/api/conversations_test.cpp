@@ -261,9 +261,15 @@ TEST_CASE("conversations: services own their conversations; configuration and we
 
   // The default service cannot go; another one goes with its conversations.
   error_is(api.del("/v1/Services/" + cfg["default_chat_service_sid"].get<std::string>()), 400, 20001);
+  form pair{{"MessagingBinding.Address", "+15551230077"}, {"MessagingBinding.ProxyAddress", "+15559870000"}};
+  ok(api.post(S + "/" + ch + "/Participants", pair), 201);
+  auto elsewhere = make_conversation(api);
+  error_is(api.post(C + "/" + elsewhere + "/Participants", pair), 409, 50416);
   ok(api.del("/v1/Services/" + is), 204);
   error_is(api.get("/v1/Services/" + is), 404, 20404);
   error_is(api.get(S + "/" + ch), 404, 20404);
+  // Its conversations' bindings went with them.
+  ok(api.post(C + "/" + elsewhere + "/Participants", pair), 201);
 }
 
 TEST_CASE("conversations: state timers make a conversation inactive, then closed", "[api][conversations]") {
