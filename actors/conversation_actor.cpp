@@ -252,47 +252,20 @@ std::optional<model::error> apply_dates(const model::form& p, model::time_point&
 
 cv_reply conversation_update(self_ptr self, const cv_call& c) {
   auto& st = self->state;
-  auto& p = c.params;
-  if (auto u = p.first_unknown({"FriendlyName", "UniqueName", "DateCreated", "DateUpdated",
-                                "MessagingServiceSid", "Attributes", "State", "Timers.Inactive",
-                                "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name"}))
-    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
-  if (auto e = check_name(p.get("FriendlyName"), "FriendlyName"))
-    return cv_fail(*e);
-  if (auto e = check_attrs(p.get("Attributes"), cv::limits::conversation_attributes, "Attributes"))
-    return cv_fail(*e);
-  std::optional<cv::conversation_state> state;
-  if (auto s = p.get("State")) {
-    state = cv::parse_conversation_state(*s);
-    if (!state)
-      return cv_fail(model::invalid_parameter("State must be one of active, inactive, closed"));
-    if (st.conv.state == cv::conversation_state::closed && *state != cv::conversation_state::closed)
-      return cv_fail(model::invalid_parameter("A closed conversation cannot be reopened", 50438));
-  }
-  for (auto* name : {"Timers.Inactive", "Timers.Closed"})
-    if (auto v = p.get(name); v && !v->empty() && !cv::parse_duration_ms(*v))
-      return cv_fail(model::invalid_parameter(std::string(name) + " must be an ISO-8601 duration such as PT10M"));
   auto next = st.conv;
-  if (auto e = apply_dates(p, next.created, next.updated))
-    return cv_fail(*e);
-  // Everything is valid: apply.
-  if (auto v = p.get("FriendlyName")) next.friendly_name = *v;
-  if (auto v = p.get("UniqueName")) next.unique_name = *v; // checked by the directory
-  if (auto v = p.get("MessagingServiceSid")) next.messaging_service_sid = *v;
-  if (auto v = p.get("Attributes")) next.attributes = *v;
-  if (auto v = p.get("Timers.Inactive")) next.timer_inactive = *v;
-  if (auto v = p.get("Timers.Closed")) next.timer_closed = *v;
-  if (auto v = p.get("Bindings.Email.Address")) next.bindings_email_address = *v;
-  if (auto v = p.get("Bindings.Email.Name")) next.bindings_email_name = *v;
-  if (!p.has("DateUpdated"))
-    next.updated = now();
+  next.updated = now();
+  auto state = cv::apply_conversation_form(c.params, next);
+  if (!state)
+    return cv_fail(state.err());
+  if (*state && st.conv.state == cv::conversation_state::closed && **state != cv::conversation_state::closed)
+    return cv_fail(model::invalid_parameter("A closed conversation cannot be reopened", 50438));
   auto old_state = st.conv.state;
   auto timers_changed = next.timer_inactive != st.conv.timer_inactive || next.timer_closed != st.conv.timer_closed;
   st.conv = std::move(next);
   st.conv.state = old_state;
-  if (state)
-    set_state(self, *state);
-  if (timers_changed || state)
+  if (*state)
+    set_state(self, **state);
+  if (timers_changed || *state)
     arm_timers(self);
   save_conversation(self);
   publish(self);

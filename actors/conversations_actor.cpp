@@ -295,52 +295,22 @@ caf::actor spawn_conversation(self_ptr self, conversation_seed seed) {
 cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, const cv_call& c) {
   auto& st = self->state;
   auto& p = c.params;
-  if (auto u = p.first_unknown({"FriendlyName", "UniqueName", "DateCreated", "DateUpdated",
-                                "MessagingServiceSid", "Attributes", "State", "Timers.Inactive",
-                                "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name"}))
-    return cv_fail(model::invalid_parameter("Unknown parameter " + *u));
-  for (auto* name : {"FriendlyName", "UniqueName"})
-    if (auto v = p.get(name); v && v->size() > cv::limits::name)
-      return cv_fail(model::invalid_parameter(std::string(name) + " is longer than 256 characters"));
-  auto unique = p.get("UniqueName").value_or("");
-  if (!unique.empty() && model::is_sid(unique, "CH"))
-    return cv_fail(model::invalid_parameter("UniqueName cannot have the form of a conversation SID"));
-  if (!unique.empty() && st.unique_names.count({svc.sid, unique}))
-    return cv_fail(model::conflict("A conversation with UniqueName " + unique + " already exists", 50353));
-  if (auto v = p.get("Attributes"))
-    if (auto r = cv::check_attributes(*v, cv::limits::conversation_attributes, "Attributes"); !r)
-      return cv_fail(r.err());
   cv::conversation conv;
-  if (auto s = p.get("State")) {
-    auto state = cv::parse_conversation_state(*s);
-    if (!state || *state == cv::conversation_state::initializing)
-      return cv_fail(model::invalid_parameter("State must be one of active, inactive, closed"));
-    conv.state = *state;
-  }
-  for (auto* name : {"Timers.Inactive", "Timers.Closed"})
-    if (auto e = check_duration(p, name))
-      return cv_fail(*e);
-  if (auto v = p.get("MessagingServiceSid"); v && !v->empty() && !model::is_sid(*v, "MG"))
-    return cv_fail(model::invalid_parameter("MessagingServiceSid must be a messaging service SID (MG...)"));
   conv.sid = model::make_sid("CH");
   conv.account_sid = c.account_sid;
   conv.chat_service_sid = svc.sid;
-  conv.messaging_service_sid = p.get("MessagingServiceSid").value_or(a.config.default_messaging_service_sid);
-  conv.friendly_name = p.get("FriendlyName").value_or("");
-  conv.unique_name = unique;
-  conv.attributes = p.get("Attributes").value_or("{}");
-  conv.timer_inactive = p.get("Timers.Inactive").value_or(a.config.default_inactive_timer);
-  conv.timer_closed = p.get("Timers.Closed").value_or(a.config.default_closed_timer);
-  conv.bindings_email_address = p.get("Bindings.Email.Address").value_or("");
-  conv.bindings_email_name = p.get("Bindings.Email.Name").value_or("");
+  conv.messaging_service_sid = a.config.default_messaging_service_sid;
+  conv.timer_inactive = a.config.default_inactive_timer;
+  conv.timer_closed = a.config.default_closed_timer;
   conv.created = conv.updated = now();
-  for (auto [name, field] : {std::pair{"DateCreated", &conv.created}, std::pair{"DateUpdated", &conv.updated}})
-    if (auto v = p.get(name)) {
-      auto t = model::parse_iso8601(*v);
-      if (!t)
-        return cv_fail(model::invalid_parameter(std::string(name) + " must be an ISO-8601 date"));
-      *field = *t;
-    }
+  auto state = cv::apply_conversation_form(p, conv);
+  if (!state)
+    return cv_fail(state.err());
+  if (*state)
+    conv.state = **state;
+  auto& unique = conv.unique_name;
+  if (!unique.empty() && st.unique_names.count({svc.sid, unique}))
+    return cv_fail(model::conflict("A conversation with UniqueName " + unique + " already exists", 50353));
   auto t = now();
   if (conv.state == cv::conversation_state::active && !conv.timer_inactive.empty())
     conv.date_inactive = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_inactive));
@@ -524,11 +494,9 @@ void handle(self_ptr self, cv_call& c) {
     }
   }
   if (c.op == cv_op::conversation_update) {
-    if (auto v = c.params.get("UniqueName"); v && *v != entry.conv.unique_name && !v->empty()) {
-      if (v->size() > cv::limits::name)
-        return done(cv_fail(model::invalid_parameter("UniqueName is longer than 256 characters")), false);
-      if (model::is_sid(*v, "CH"))
-        return done(cv_fail(model::invalid_parameter("UniqueName cannot have the form of a conversation SID")), false);
+    // Its form is the conversation's to check; the root reserves the name.
+    if (auto v = c.params.get("UniqueName");
+        v && *v != entry.conv.unique_name && !v->empty() && v->size() <= cv::limits::name && !model::is_sid(*v, "CH")) {
       if (st.unique_names.count({svc->sid, *v}))
         return done(cv_fail(model::conflict("A conversation with UniqueName " + *v + " already exists", 50353)), false);
       name = *v;

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "model/sid.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace sb::model::cv {
@@ -185,6 +187,50 @@ std::optional<std::string> canonical_address(std::string_view type, std::string_
       return std::nullopt;
   }
   return std::string(address);
+}
+
+expected<std::optional<conversation_state>> apply_conversation_form(const form& p, conversation& conv) {
+  if (auto u = p.first_unknown({"FriendlyName", "UniqueName", "DateCreated", "DateUpdated",
+                                "MessagingServiceSid", "Attributes", "State", "Timers.Inactive",
+                                "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name"}))
+    return invalid_parameter("Unknown parameter " + *u);
+  for (auto* name : {"FriendlyName", "UniqueName"})
+    if (auto v = p.get(name); v && v->size() > limits::name)
+      return invalid_parameter(std::string(name) + " is longer than 256 characters");
+  if (auto v = p.get("UniqueName"); v && is_sid(*v, "CH"))
+    return invalid_parameter("UniqueName cannot have the form of a conversation SID");
+  if (auto v = p.get("Attributes"))
+    if (auto r = check_attributes(*v, limits::conversation_attributes, "Attributes"); !r)
+      return r.err();
+  std::optional<conversation_state> state;
+  if (auto s = p.get("State")) {
+    state = parse_conversation_state(*s);
+    if (!state || *state == conversation_state::initializing)
+      return invalid_parameter("State must be one of active, inactive, closed");
+  }
+  for (auto* name : {"Timers.Inactive", "Timers.Closed"})
+    if (auto v = p.get(name); v && !v->empty() && !parse_duration_ms(*v))
+      return invalid_parameter(std::string(name) + " must be an ISO-8601 duration such as PT10M");
+  if (auto v = p.get("MessagingServiceSid"); v && !v->empty() && !is_sid(*v, "MG"))
+    return invalid_parameter("MessagingServiceSid must be a messaging service SID (MG...)");
+  auto next = conv;
+  for (auto [name, field] : {std::pair{"DateCreated", &next.created}, std::pair{"DateUpdated", &next.updated}})
+    if (auto v = p.get(name)) {
+      auto t = parse_iso8601(*v);
+      if (!t)
+        return invalid_parameter(std::string(name) + " must be an ISO-8601 date");
+      *field = *t;
+    }
+  if (auto v = p.get("FriendlyName")) next.friendly_name = *v;
+  if (auto v = p.get("UniqueName")) next.unique_name = *v;
+  if (auto v = p.get("MessagingServiceSid")) next.messaging_service_sid = *v;
+  if (auto v = p.get("Attributes")) next.attributes = *v;
+  if (auto v = p.get("Timers.Inactive")) next.timer_inactive = *v;
+  if (auto v = p.get("Timers.Closed")) next.timer_closed = *v;
+  if (auto v = p.get("Bindings.Email.Address")) next.bindings_email_address = *v;
+  if (auto v = p.get("Bindings.Email.Name")) next.bindings_email_name = *v;
+  conv = std::move(next);
+  return state;
 }
 
 } // namespace sb::model::cv

@@ -11,6 +11,7 @@
 
 #include "model/clock.hpp"
 #include "model/error.hpp"
+#include "model/form.hpp"
 
 namespace sb::model::cv {
 
@@ -160,6 +161,13 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text);
 // "+15551234567" (E.164) or "whatsapp:+15551234567": the binding type it
 // implies (sms or whatsapp), or nullopt for anything else.
 std::optional<std::string> address_type(std::string_view address);
+
+// Checks a conversation create or update form (known names, name lengths, a
+// UniqueName that is not a CH SID, attributes, State, timers, messaging
+// service, dates) and, when all is valid, applies every field it names to
+// conv except State, which is returned for the caller to move through its
+// own rules. Nothing is applied on an error.
+expected<std::optional<conversation_state>> apply_conversation_form(const form& p, conversation& conv);
 
 // Checks attributes: valid JSON text no longer than limit.
 expected<std::monostate> check_attributes(std::string_view text, std::size_t limit, std::string_view what);

@@ -522,3 +522,41 @@ TEST_CASE("conversation-scoped webhooks in wire form, per target", "[model][cv]"
   s.replay_after.reset();
   CHECK(to_json(s, ctx, true, is_default)["configuration"] == json{{"flow_sid", "FW00000000000000000000000000000001"}});
 }
+
+TEST_CASE("apply_conversation_form applies a valid form whole and a bad one not at all", "[model][conversations]") {
+  conversation c;
+  c.friendly_name = "before";
+  c.timer_inactive = "PT5M";
+  SECTION("valid: every named field applied, State returned, not applied") {
+    auto r = apply_conversation_form(form({{"FriendlyName", "after"}, {"UniqueName", "u1"}, {"Attributes", "{\"a\":1}"},
+                                           {"Timers.Closed", "PT1H"}, {"State", "inactive"},
+                                           {"DateCreated", "2026-01-02T03:04:05Z"}}),
+                                     c);
+    REQUIRE(r);
+    REQUIRE(*r);
+    CHECK(**r == conversation_state::inactive);
+    CHECK(c.state == conversation_state::active);
+    CHECK(c.friendly_name == "after");
+    CHECK(c.unique_name == "u1");
+    CHECK(c.attributes == "{\"a\":1}");
+    CHECK(c.timer_inactive == "PT5M");
+    CHECK(c.timer_closed == "PT1H");
+    CHECK(iso8601(c.created) == "2026-01-02T03:04:05Z");
+  }
+  SECTION("invalid: an error and nothing applied") {
+    for (auto bad : std::vector<form_pairs>{
+           {{"FriendlyName", "x"}, {"Timers.Closed", "soon"}},
+           {{"FriendlyName", "x"}, {"State", "initializing"}},
+           {{"FriendlyName", "x"}, {"UniqueName", "CH" + std::string(32, 'a')}},
+           {{"FriendlyName", "x"}, {"MessagingServiceSid", "nope"}},
+           {{"FriendlyName", "x"}, {"DateUpdated", "yesterday"}},
+           {{"FriendlyName", "x"}, {"Attributes", "{"}},
+           {{"FriendlyName", "x"}, {"Colour", "red"}},
+         }) {
+      INFO(bad.back().first);
+      auto r = apply_conversation_form(form(bad), c);
+      CHECK_FALSE(r);
+      CHECK(c.friendly_name == "before");
+    }
+  }
+}
