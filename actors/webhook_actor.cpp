@@ -44,6 +44,24 @@ void pump(webhook_actor_type* self) {
   }
 }
 
+// A delivery is over (delivered or given up): the next one with its order
+// key may leave.
+void release_key(webhook_actor_type* self, const std::string& key) {
+  if (key.empty())
+    return;
+  auto& st = self->state;
+  auto it = st.ordered.find(key);
+  if (it == st.ordered.end())
+    return;
+  if (it->second.empty()) {
+    st.ordered.erase(it);
+    return;
+  }
+  st.backlog.push_back(std::move(it->second.front()));
+  it->second.pop_front();
+  --st.waiting;
+}
+
 } // namespace
 
 caf::behavior webhook_actor(webhook_actor_type* self, http_post_fn transport) {
@@ -51,11 +69,19 @@ caf::behavior webhook_actor(webhook_actor_type* self, http_post_fn transport) {
   return {
     [=](webhook_post& p) {
       auto& st = self->state;
-      if (st.backlog.size() >= max_backlog) {
+      if (st.backlog.size() + st.waiting >= max_backlog) {
         ++st.stats.dropped;
         if (p.reply_to)
           self->send(p.reply_to, webhook_done{p.tag, 0, "webhook backlog full"});
         return;
+      }
+      if (!p.order_key.empty()) {
+        auto [it, first] = st.ordered.try_emplace(p.order_key);
+        if (!first) { // one with this key is under way: wait behind it
+          it->second.push_back({std::move(p), 0});
+          ++st.waiting;
+          return;
+        }
       }
       st.backlog.push_back({std::move(p), 0});
       pump(self);
@@ -75,6 +101,7 @@ caf::behavior webhook_actor(webhook_actor_type* self, http_post_fn transport) {
                            std::make_shared<webhook_state::pending>(std::move(p)));
       } else {
         ok ? ++st.stats.delivered : ++st.stats.failed;
+        release_key(self, p.post.order_key);
         if (p.post.reply_to)
           self->send(p.post.reply_to, webhook_done{p.post.tag, status, std::move(body)});
       }

@@ -30,6 +30,10 @@ struct webhook_post {
   int max_attempts = 3;
   caf::actor reply_to;
   std::string tag;
+  // Deliveries with the same non-empty key leave one at a time, in the
+  // order they were handed over (a conversation's events, for example): the
+  // next starts once the one before it is delivered or given up.
+  std::string order_key;
 };
 
 // The outcome of a delivery that asked for one: the last status and body.
@@ -54,6 +58,9 @@ struct webhook_state {
   std::deque<pending> backlog;
   std::unordered_map<std::uint64_t, pending> in_flight;
   std::uint64_t next_id = 0;
+  // Order keys with a delivery under way, and what waits behind it.
+  std::unordered_map<std::string, std::deque<pending>> ordered;
+  std::size_t waiting = 0; // deliveries in `ordered`'s queues
   webhook_stats stats;
   static inline const char* name = "webhooks";
 };

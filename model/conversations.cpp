@@ -233,4 +233,42 @@ expected<std::optional<conversation_state>> apply_conversation_form(const form& 
   return state;
 }
 
+std::size_t code_points(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80)
+      ++n;
+  return n;
+}
+
+expected<inbound_message> parse_inbound(const form& p) {
+  inbound_message m;
+  m.from = p.get("From").value_or("");
+  m.to = p.get("To").value_or("");
+  auto from_type = address_type(m.from);
+  auto to_type = address_type(m.to);
+  if (!from_type)
+    return invalid_parameter("From must be an E.164 number (+15551234567) or whatsapp:+15551234567", 21212);
+  if (!to_type || *to_type != *from_type)
+    return invalid_parameter("To must be an address of the same channel as From", 21211);
+  m.type = *from_type;
+  m.body = p.get("Body").value_or("");
+  if (m.body.size() > limits::body)
+    return invalid_parameter("Body is longer than 32 KB", 50511);
+  m.carrier_sid = p.get("MessageSid").value_or("");
+  auto count = p.get_int("NumMedia", 0, 10);
+  if (!count)
+    return invalid_parameter("NumMedia must be a number from 0 to 10");
+  for (std::int64_t i = 0; i < count->value_or(0); ++i) {
+    auto n = std::to_string(i);
+    auto url = p.get("MediaUrl" + n).value_or("");
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      return invalid_parameter("MediaUrl" + n + " must be an http or https URL");
+    m.media.push_back({url, p.get("MediaContentType" + n).value_or("application/octet-stream")});
+  }
+  if (m.body.empty() && m.media.empty())
+    return invalid_parameter("An inbound message needs a Body or media", 50511);
+  return m;
+}
+
 } // namespace sb::model::cv

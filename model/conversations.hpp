@@ -96,6 +96,9 @@ struct media_ref {
   std::string content_type;
   std::string filename;
   std::int64_t size = 0;
+  // Where the content was offered from (an inbound message's MediaUrlN);
+  // empty for uploaded media.
+  std::string source_url;
 };
 
 enum class delivery_status { sent, delivered, read, failed, undelivered };
@@ -216,5 +219,28 @@ bool is_address_type(std::string_view type);
 // other types keep what was given (non-empty, at most 256 characters, no
 // whitespace; email needs an '@'). nullopt when it does not fit the type.
 std::optional<std::string> canonical_address(std::string_view type, std::string_view address);
+
+// An inbound message in Twilio's incoming-message webhook form.
+struct inbound_message {
+  std::string type;   // sms or whatsapp, from the From address
+  std::string from;   // the sender (MessagingBinding.Address)
+  std::string to;     // our address (MessagingBinding.ProxyAddress)
+  std::string body;
+  std::string carrier_sid; // MessageSid (SM/MM), as the gateway gave it
+  struct media {
+    std::string url, content_type;
+  };
+  std::vector<media> media;
+};
+
+// Checks and reads the form: From and To are addresses of one channel
+// (+E.164, or both whatsapp:+E.164), Body at most 32 KB, NumMedia (0-10)
+// MediaUrlN and MediaContentTypeN, a Body or media. Other fields Twilio
+// sends (SmsSid, NumSegments, ProfileName, WaId, geography) are accepted
+// and ignored.
+expected<inbound_message> parse_inbound(const form& p);
+
+// The length of text in Unicode code points (SMS limits count characters).
+std::size_t code_points(std::string_view text);
 
 } // namespace sb::model::cv

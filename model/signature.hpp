@@ -1,6 +1,7 @@
 #pragma once
 // Request signing and the small crypto helpers built on it (OpenSSL only).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,12 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
 
 // Standard base64 (RFC 4648 section 4) with '=' padding.
 std::string base64_encode(std::string_view data);
+
+// Standard base64, padding optional; nullopt on any byte outside the alphabet.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// Equality of secrets in time that does not depend on where they differ.
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 // URL-safe base64 (RFC 4648 section 5) without padding, as JWTs use it.
 std::string base64url_encode(std::string_view data);

@@ -442,6 +442,7 @@ void fields_media_ref(F&& f, M& x) {
   f("content_type", x.content_type);
   f("filename", x.filename);
   f("size", x.size);
+  f("source_url", x.source_url);
 }
 
 template <class F, class R>
