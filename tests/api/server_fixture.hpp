@@ -231,6 +231,47 @@ inline exit_result run_to_exit(std::vector<std::string> args, std::chrono::milli
   return r;
 }
 
+// Another mode of the binary that prints "ready port=N" once listening (the
+// carrier simulator, say), run with `args` after the binary's path. Stopped
+// with SIGTERM, then SIGKILL, on the way out.
+class ready_process {
+ public:
+  explicit ready_process(std::vector<std::string> args, std::chrono::milliseconds timeout = 15s) {
+    args.insert(args.begin(), binary_path());
+    auto ready = [](const std::string& out) {
+      auto p = out.find("ready port=");
+      return p != std::string::npos && out.find('\n', p) != std::string::npos;
+    };
+    proc_.emplace(args);
+    if (!proc_->read_until(ready, timeout)) {
+      std::string what;
+      for (auto& a : args)
+        what += (what.empty() ? "" : " ") + a;
+      what += " did not become ready; output:\n" + proc_->output();
+      proc_.reset();
+      throw std::runtime_error(what);
+    }
+    auto& out = proc_->output();
+    auto p = out.find("ready port=") + std::strlen("ready port=");
+    port_ = static_cast<std::uint16_t>(std::stoi(out.substr(p, out.find('\n', p) - p)));
+  }
+
+  std::uint16_t port() const { return port_; }
+  child_process& process() { return *proc_; }
+
+  // SIGTERM and wait; the wait status when the process exited in time.
+  std::optional<int> terminate(std::chrono::milliseconds timeout) {
+    proc_->signal(SIGTERM);
+    if (!proc_->wait_for_exit(timeout))
+      return std::nullopt;
+    return proc_->status();
+  }
+
+ private:
+  std::optional<child_process> proc_;
+  std::uint16_t port_ = 0;
+};
+
 // The switchboard server on a free loopback port with a fresh data directory.
 class server_process {
  public:
