@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/edge_actor.hpp"
 #include "model/sid.hpp"
 
 namespace sb::actors {
@@ -41,15 +42,20 @@ void publish(self_ptr self) {
 
 // Hands the deliveries of a post-action event to the webhook actor once the
 // change behind it is committed.
-void fire(self_ptr self, const std::string& event, model::form_pairs fields) {
+// source: where the action came from (API, SMS, WHATSAPP), as Twilio's
+// Source field says.
+void fire(self_ptr self, const std::string& event, model::form_pairs fields, const std::string& source = "API") {
   auto& st = self->state;
   if (!st.options.webhooks)
     return;
+  for (auto& [name, value] : fields)
+    if (name == "Source")
+      value = source;
   std::string token;
   if (st.options.auth_tokens)
     if (auto it = st.options.auth_tokens->find(st.conv.account_sid); it != st.options.auth_tokens->end())
       token = it->second;
-  auto posts = cv_hook_posts(event, fields, st.webhooks, st.hooks, token);
+  auto posts = cv_hook_posts(event, fields, st.webhooks, st.hooks, token, st.conv.sid);
   if (posts.empty())
     return;
   // Post-action: the receiver hears of the change once it is committed.
@@ -196,6 +202,7 @@ bool is_write(cv_op op) {
     case cv_op::participant_create: case cv_op::participant_update: case cv_op::participant_delete:
     case cv_op::message_create: case cv_op::message_update: case cv_op::message_delete:
     case cv_op::webhook_create: case cv_op::webhook_update: case cv_op::webhook_delete:
+    case cv_op::inbound_message: case cv_op::delivery_status:
       return true;
     default:
       return false;
@@ -439,6 +446,233 @@ std::string author_participant(const conversation_state& st, const std::string& 
   return {};
 }
 
+// ------------------------------------------------------------ outbound --
+
+// The participants a message goes out to over a messaging channel: those
+// with an address, except its author.
+std::vector<const cv::participant*> recipients(const conversation_state& st, const std::string& author_sid) {
+  std::vector<const cv::participant*> out;
+  for (auto& p : st.participants)
+    if (!p.binding.address.empty() && p.sid != author_sid)
+      out.push_back(&p);
+  return out;
+}
+
+// SMS and WhatsApp carry at most 1,600 characters (Twilio's 21617).
+std::optional<model::error> check_outbound_length(const conversation_state& st, const std::string& body,
+                                                  const std::string& author) {
+  if (cv::code_points(body) <= cv::limits::outbound_sms_chars)
+    return std::nullopt;
+  std::string author_sid;
+  for (auto& p : st.participants)
+    if ((!p.identity.empty() && p.identity == author) || (!p.binding.address.empty() && p.binding.address == author))
+      author_sid = p.sid;
+  if (recipients(st, author_sid).empty())
+    return std::nullopt;
+  return model::invalid_parameter(
+    "The message body exceeds the 1600 character limit of SMS and WhatsApp participants", 21617);
+}
+
+// Hands the message to the edge for each messaging recipient once it is
+// committed; the edge answers with delivery_report.
+void send_out(self_ptr self, const cv::message& m) {
+  auto& st = self->state;
+  if (!st.options.edge)
+    return;
+  std::vector<edge_send> sends;
+  for (auto* p : recipients(st, m.participant_sid)) {
+    edge_send s;
+    s.conversation = caf::actor_cast<caf::actor>(self);
+    s.account_sid = st.conv.account_sid;
+    s.conversation_sid = st.conv.sid;
+    s.message_sid = m.sid;
+    s.participant_sid = p->sid;
+    s.channel = p->binding.type;
+    s.from = p->binding.proxy_address;
+    s.to = p->binding.address;
+    s.body = m.body;
+    for (auto& media : m.media)
+      if (!media.source_url.empty())
+        s.media_urls.push_back(media.source_url);
+    s.messaging_service_sid = st.conv.messaging_service_sid;
+    sends.push_back(std::move(s));
+  }
+  if (sends.empty())
+    return;
+  st.durable.after_commit(self, [self, sends = std::move(sends)]() mutable {
+    for (auto& s : sends)
+      self->send(self->state.options.edge, std::move(s));
+  });
+}
+
+// sent < delivered < read; failed and undelivered end a receipt.
+int rank(cv::delivery_status s) {
+  switch (s) {
+    case cv::delivery_status::sent: return 1;
+    case cv::delivery_status::delivered: return 2;
+    case cv::delivery_status::read: return 3;
+    default: return 4;
+  }
+}
+
+model::form_pairs delivery_fields(const cv::conversation& c, const cv::message& m, const cv::receipt& r) {
+  model::form_pairs f{{"AccountSid", c.account_sid},
+                      {"ChatServiceSid", c.chat_service_sid},
+                      {"ConversationSid", c.sid},
+                      {"MessageSid", m.sid},
+                      {"DeliveryReceiptSid", r.sid},
+                      {"ChannelMessageSid", r.channel_message_sid},
+                      {"ParticipantSid", r.participant_sid},
+                      {"Status", cv::to_string(r.status)},
+                      {"ErrorCode", std::to_string(r.error_code)},
+                      {"DateCreated", model::iso8601(r.created)},
+                      {"DateUpdated", model::iso8601(r.updated)}};
+  return f;
+}
+
+// Applies what is known of one participant's copy of a message to its
+// receipt. Statuses only move forward (callbacks may arrive out of order);
+// a change is saved and fires onDeliveryUpdated.
+std::optional<model::error> apply_delivery(self_ptr self, const delivery_report& d) {
+  auto& st = self->state;
+  auto* m = find_message(st, d.message_sid);
+  if (!m)
+    return missing(d.message_sid);
+  auto r = std::find_if(m->receipts.begin(), m->receipts.end(),
+                        [&](auto& x) { return x.participant_sid == d.participant_sid; });
+  bool changed = false;
+  if (r == m->receipts.end()) {
+    if (!find_participant(st, d.participant_sid))
+      return missing(d.participant_sid);
+    if (!d.status)
+      return std::nullopt;
+    cv::receipt n;
+    n.sid = model::make_sid("DY");
+    n.participant_sid = d.participant_sid;
+    n.channel_message_sid = d.channel_message_sid;
+    n.status = *d.status;
+    n.error_code = d.error_code;
+    n.created = n.updated = now();
+    m->receipts.push_back(std::move(n));
+    r = std::prev(m->receipts.end());
+    changed = true;
+  } else {
+    if (r->channel_message_sid.empty() && !d.channel_message_sid.empty()) {
+      r->channel_message_sid = d.channel_message_sid;
+      changed = true;
+    }
+    if (d.status && rank(*d.status) > rank(r->status)) {
+      r->status = *d.status;
+      r->error_code = d.error_code;
+      r->updated = now();
+      changed = true;
+    }
+  }
+  if (!changed)
+    return std::nullopt;
+  save(self, *m);
+  fire(self, "onDeliveryUpdated", delivery_fields(st.conv, *m, *r), "API");
+  return std::nullopt;
+}
+
+// A gateway's status callback (MessageStatus, ErrorCode, MessageSid).
+cv_reply delivery_status(self_ptr self, const cv_call& c) {
+  auto status_text = c.params.get("MessageStatus").value_or(c.params.get("SmsStatus").value_or(""));
+  delivery_report d{c.sid, c.sub_sid, c.params.get("MessageSid").value_or(""), std::nullopt, 0};
+  if (auto s = cv::parse_delivery_status(status_text)) {
+    d.status = *s;
+  } else if (status_text != "queued" && status_text != "accepted" && status_text != "sending" &&
+             status_text != "scheduled") {
+    return cv_fail(model::invalid_parameter("MessageStatus " + status_text + " is not a message status"));
+  }
+  auto code = c.params.get_int("ErrorCode", 0, 999999);
+  if (!code)
+    return cv_fail(code.err());
+  d.error_code = static_cast<int>(code->value_or(0));
+  if (auto e = apply_delivery(self, d))
+    return cv_fail(*e);
+  return cv_reply{std::monostate{}};
+}
+
+// --------------------------------------------------------------- inbound --
+
+const char* source_of(const std::string& type) { return type == "whatsapp" ? "WHATSAPP" : "SMS"; }
+
+// An inbound message the root routed here: into a conversation that holds
+// its (From, To) binding, or one the root has just created for it
+// (c.created_by), which first gains the sender as participant and the
+// address configuration's scoped webhook, all in one commit.
+cv_reply inbound_message(self_ptr self, const cv_call& c) {
+  auto& st = self->state;
+  auto in = cv::parse_inbound(c.params);
+  if (!in)
+    return cv_fail(in.err());
+  if (st.conv.state == cv::conversation_state::closed)
+    return cv_fail(model::invalid_parameter("The conversation is closed; messages cannot be added", 50438));
+  auto source = source_of(in->type);
+  auto t = now();
+  std::optional<cv::participant> added;
+  if (c.created_by) {
+    cv::participant np;
+    np.sid = model::make_sid("MB");
+    np.account_sid = st.conv.account_sid;
+    np.conversation_sid = st.conv.sid;
+    np.chat_service_sid = st.conv.chat_service_sid;
+    np.binding.type = in->type;
+    np.binding.address = in->from;
+    np.binding.proxy_address = in->to;
+    np.created = np.updated = t;
+    st.participants.push_back(np);
+    save(self, np);
+    added = np;
+    auto& ac = c.created_by->auto_creation;
+    if ((ac.type == "webhook" && !ac.webhook_url.empty()) || (ac.type == "studio" && !ac.studio_flow_sid.empty())) {
+      cv::conversation_webhook w;
+      w.sid = model::make_sid("WH");
+      w.account_sid = st.conv.account_sid;
+      w.conversation_sid = st.conv.sid;
+      w.target = ac.type;
+      if (ac.type == "webhook") {
+        w.url = ac.webhook_url;
+        w.method = ac.webhook_method.empty() ? "POST" : ac.webhook_method;
+        w.filters = ac.webhook_filters;
+      } else {
+        w.flow_sid = ac.studio_flow_sid;
+      }
+      w.created = w.updated = t;
+      st.webhooks.push_back(w);
+      save(self, w);
+    }
+  }
+  cv::message m;
+  m.sid = model::make_sid("IM");
+  m.account_sid = st.conv.account_sid;
+  m.conversation_sid = st.conv.sid;
+  m.chat_service_sid = st.conv.chat_service_sid;
+  m.index = st.conv.next_message_index++;
+  m.author = in->from;
+  m.body = in->body;
+  for (auto& p : st.participants)
+    if (p.binding.address == in->from && p.binding.proxy_address == in->to)
+      m.participant_sid = p.sid;
+  for (auto& media : in->media)
+    m.media.push_back(cv::media_ref{model::make_sid("ME"), media.content_type, "", 0, media.url});
+  m.created = m.updated = t;
+  st.messages.push_back(m);
+  save(self, m);
+  activity(self);
+  save_conversation(self);
+  // Inbound actions always fire their events (only REST calls need
+  // X-Twilio-Webhook-Enabled), in this order.
+  if (added) {
+    fire(self, "onConversationAdded", cv_event_fields(st.conv), source);
+    fire(self, "onParticipantAdded", cv_event_fields(st.conv, *added), source);
+  }
+  fire(self, "onMessageAdded", cv_event_fields(st.conv, m), source);
+  send_out(self, m);
+  return cv_one(m, true);
+}
+
 cv_reply message_create(self_ptr self, const cv_call& c) {
   auto& st = self->state;
   auto& p = c.params;
@@ -456,6 +690,8 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
   if (auto e = check_attrs(p.get("Attributes"), cv::limits::message_attributes, "Attributes"))
     return cv_fail(*e);
   if (auto e = check_name(p.get("Author"), "Author"))
+    return cv_fail(*e);
+  if (auto e = check_outbound_length(st, body, p.get("Author").value_or("system")))
     return cv_fail(*e);
   for (auto& m : media)
     if (!model::is_sid(m, "ME"))
@@ -480,6 +716,7 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
   save(self, m);
   activity(self);
   save_conversation(self);
+  send_out(self, m);
   return cv_one(m, true);
 }
 
@@ -655,6 +892,10 @@ cv_reply handle(self_ptr self, const cv_call& c) {
       return message_update(self, c);
     case cv_op::message_delete:
       return message_delete(self, c);
+    case cv_op::inbound_message:
+      return inbound_message(self, c);
+    case cv_op::delivery_status:
+      return delivery_status(self, c);
     case cv_op::receipt_list: {
       auto* m = find_message(st, c.sid);
       if (!m)
@@ -726,7 +967,8 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
       auto& st = self->state;
       auto rp = self->make_response_promise<cv_reply>();
       bool write = is_write(c.op);
-      if (write && !take_token(self)) {
+      // A gateway's status callbacks are not the client's writes: never refused.
+      if (write && c.op != cv_op::delivery_status && !take_token(self)) {
         rp.deliver(cv_fail(model::error{model::errc::rate_limited, 20429,
                                         "Too many writes to this conversation; slow down and retry"}));
         return;
@@ -767,6 +1009,13 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
       st.durable.settle(self);
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
+    [=](delivery_report& d) {
+      auto& st = self->state;
+      if (st.deleted)
+        return;
+      apply_delivery(self, d); // a message deleted meanwhile has nothing to update
+      st.durable.settle(self);
+    },
     [=](cv_hooks_changed& h) { self->state.hooks = cv_hook_settings{std::move(h.service), std::move(h.account)}; },
     [=](timers_due) {
       if (!self->state.deleted)

@@ -32,6 +32,11 @@ struct conversation_options {
   // Post-action webhooks go through this actor, signed with the account's token.
   caf::actor webhooks;
   std::shared_ptr<const std::unordered_map<std::string, std::string>> auth_tokens;
+  // The address configurations (auto-creation for inbound messages) and the
+  // outbound messaging edge; either may be invalid (no auto-creation; no
+  // outbound sends).
+  caf::actor addresses;
+  caf::actor edge;
 };
 
 struct conversation_state {

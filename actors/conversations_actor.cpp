@@ -1,4 +1,5 @@
 #include "actors/conversations_actor.hpp"
+#include "actors/address_actor.hpp"
 
 #include <algorithm>
 #include <set>
@@ -292,18 +293,52 @@ caf::actor spawn_conversation(self_ptr self, conversation_seed seed) {
   return actor;
 }
 
-cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, const cv_call& c) {
-  auto& st = self->state;
-  auto& p = c.params;
+// A new conversation of svc with the account's defaults (not yet indexed).
+cv::conversation new_conversation(const account_entry& a, const cv::service& svc) {
   cv::conversation conv;
   conv.sid = model::make_sid("CH");
-  conv.account_sid = c.account_sid;
+  conv.account_sid = svc.account_sid;
   conv.chat_service_sid = svc.sid;
   conv.messaging_service_sid = a.config.default_messaging_service_sid;
   conv.timer_inactive = a.config.default_inactive_timer;
   conv.timer_closed = a.config.default_closed_timer;
   conv.created = conv.updated = now();
-  auto state = cv::apply_conversation_form(p, conv);
+  return conv;
+}
+
+// The moments its state timers fire, counted from now.
+void start_timers(cv::conversation& conv) {
+  auto t = now();
+  if (conv.state == cv::conversation_state::active && !conv.timer_inactive.empty())
+    conv.date_inactive = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_inactive));
+  if (conv.state != cv::conversation_state::closed && !conv.timer_closed.empty())
+    conv.date_closed = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_closed));
+}
+
+// Spawns the conversation's actor and enters it in the root's indexes.
+void adopt(self_ptr self, conversation_seed seed) {
+  auto& st = self->state;
+  auto conv = seed.conv;
+  auto actor = spawn_conversation(self, std::move(seed));
+  auto seq = st.next_seq++;
+  st.conversations[conv.sid] = {conv, actor, seq};
+  st.order.emplace(seq, conv.sid);
+  if (!conv.unique_name.empty())
+    st.unique_names[{conv.chat_service_sid, conv.unique_name}] = conv.sid;
+}
+
+std::string token_of(self_ptr self, const std::string& account_sid) {
+  auto& tokens = self->state.options.auth_tokens;
+  if (tokens)
+    if (auto it = tokens->find(account_sid); it != tokens->end())
+      return it->second;
+  return {};
+}
+
+cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, const cv_call& c) {
+  auto& st = self->state;
+  auto conv = new_conversation(a, svc);
+  auto state = cv::apply_conversation_form(c.params, conv);
   if (!state)
     return cv_fail(state.err());
   if (*state)
@@ -311,30 +346,18 @@ cv_reply conversation_create(self_ptr self, account_entry& a, cv::service& svc, 
   auto& unique = conv.unique_name;
   if (!unique.empty() && st.unique_names.count({svc.sid, unique}))
     return cv_fail(model::conflict("A conversation with UniqueName " + unique + " already exists", 50353));
-  auto t = now();
-  if (conv.state == cv::conversation_state::active && !conv.timer_inactive.empty())
-    conv.date_inactive = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_inactive));
-  if (conv.state != cv::conversation_state::closed && !conv.timer_closed.empty())
-    conv.date_closed = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_closed));
+  start_timers(conv);
   auto hooks = hooks_for(self, conv.account_sid, conv.chat_service_sid);
   if (c.webhooks_enabled && st.options.webhooks) {
-    std::string token;
-    if (st.options.auth_tokens)
-      if (auto it = st.options.auth_tokens->find(conv.account_sid); it != st.options.auth_tokens->end())
-        token = it->second;
-    auto posts = cv_hook_posts("onConversationAdded", cv_event_fields(conv), {}, hooks, token);
+    auto posts = cv_hook_posts("onConversationAdded", cv_event_fields(conv), {}, hooks, token_of(self, conv.account_sid),
+                               conv.sid);
     if (!posts.empty())
       st.durable.after_commit(self, [self, posts = std::move(posts)]() mutable {
         for (auto& post : posts)
           self->send(self->state.options.webhooks, std::move(post));
       });
   }
-  auto actor = spawn_conversation(self, conversation_seed{conv, {}, {}, {}, std::move(hooks)});
-  st.conversations[conv.sid] = {conv, actor};
-  st.order.emplace(st.next_seq, conv.sid);
-  st.conversations[conv.sid].seq = st.next_seq++;
-  if (!unique.empty())
-    st.unique_names[{svc.sid, unique}] = conv.sid;
+  adopt(self, conversation_seed{conv, {}, {}, {}, std::move(hooks)});
   st.durable.put(conv.account_sid, conv.sid, store::entity{conv});
   return cv_one(conv, true);
 }
@@ -383,10 +406,17 @@ cv_reply conversation_list(self_ptr self, cv::service& svc, const cv_call& c) {
 // Forwards a conversation-scoped call and keeps the indexes right from the
 // answer. reserved_* are what the root reserved for this call (released
 // again when the conversation refuses it).
+// fresh: the root created the conversation for this call (an inbound
+// message's auto-creation); when the conversation refuses it, it goes again.
 void forward(self_ptr self, caf::response_promise rp, const std::string& conv_sid, cv_call c,
-             std::pair<std::string, std::string> reserved_binding, std::string reserved_name) {
+             std::pair<std::string, std::string> reserved_binding, std::string reserved_name, bool fresh = false) {
   auto& st = self->state;
-  auto actor = st.conversations[conv_sid].actor;
+  auto entry = st.conversations.find(conv_sid);
+  if (entry == st.conversations.end() || !entry->second.actor) {
+    rp.deliver(cv_fail(missing(conv_sid)));
+    return;
+  }
+  auto actor = entry->second.actor;
   auto op = c.op;
   auto release = [=]() mutable {
     auto& st = self->state;
@@ -405,6 +435,11 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
         auto& st = self->state;
         if (std::holds_alternative<model::error>(r.value)) {
           release();
+          if (fresh) {
+            st.durable.erase_scope(conv_sid);
+            drop_conversation(self, conv_sid);
+            st.durable.settle(self);
+          }
           rp.deliver(std::move(r));
           return;
         }
@@ -425,6 +460,11 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
       },
       [=](caf::error&) mutable {
         release();
+        if (fresh) {
+          self->state.durable.erase_scope(conv_sid);
+          drop_conversation(self, conv_sid);
+          self->state.durable.settle(self);
+        }
         rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The conversation did not answer"}));
       });
 }
@@ -440,6 +480,86 @@ std::string resolve(self_ptr self, const cv::service& svc, const std::string& re
   }
   auto n = st.unique_names.find({svc.sid, ref});
   return n == st.unique_names.end() ? std::string{} : n->second;
+}
+
+// ------------------------------------------------------- messaging edge --
+
+// An inbound message for which no open conversation holds (From, To): the
+// address configuration of To decides whether one is created for it.
+void inbound_unbound(self_ptr self, caf::response_promise rp, cv_call c, cv::inbound_message in) {
+  auto& st = self->state;
+  if (!st.options.addresses) {
+    rp.deliver(cv_fail(model::not_found("No conversation holds " + in.from + " with " + in.to +
+                                        " and address configurations are off")));
+    return;
+  }
+  auto fail_unavailable = [rp]() mutable {
+    rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The address configurations did not answer"}));
+  };
+  self->request(st.options.addresses, std::chrono::seconds(30), address_lookup{c.account_sid, in.type, in.to})
+    .then(
+      [=](address_lookup_reply& r) mutable {
+        auto& st = self->state;
+        // Another message of the same pair may have created one meanwhile.
+        if (auto b = st.bindings.find({in.from, in.to}); b != st.bindings.end()) {
+          forward(self, rp, b->second, std::move(c), {}, {});
+          return;
+        }
+        if (!r.config) {
+          rp.deliver(cv_fail(model::not_found("No address configuration for " + in.type + " address " + in.to +
+                                              "; nothing was created")));
+          return;
+        }
+        auto& cfg = *r.config;
+        if (!cfg.auto_creation.enabled) {
+          rp.deliver(cv_fail(model::invalid_parameter("Auto-creation is disabled for " + in.type + " address " +
+                                                      in.to + "; nothing was created")));
+          return;
+        }
+        bool created = false;
+        auto& a = account_of(self, c.account_sid, created);
+        auto service_sid = cfg.auto_creation.conversation_service_sid.empty()
+                             ? a.config.default_chat_service_sid
+                             : cfg.auto_creation.conversation_service_sid;
+        auto* svc = find_service(a, service_sid);
+        if (!svc) {
+          rp.deliver(cv_fail(model::not_found("Address " + in.to + " names Conversations service " + service_sid +
+                                              ", which does not exist; nothing was created")));
+          return;
+        }
+        auto conv = new_conversation(a, *svc);
+        start_timers(conv);
+        adopt(self, conversation_seed{conv, {}, {}, {}, hooks_for(self, conv.account_sid, conv.chat_service_sid)});
+        st.bindings[{in.from, in.to}] = conv.sid;
+        st.durable.put(conv.account_sid, conv.sid, store::entity{conv});
+        // The record goes to the store ahead of anything the conversation
+        // writes for this message, so its answer implies both are committed.
+        st.durable.send_batch(self);
+        c.created_by = cfg;
+        auto sid = conv.sid;
+        forward(self, rp, sid, std::move(c), {in.from, in.to}, {}, true);
+      },
+      [=](caf::error&) mutable { fail_unavailable(); });
+}
+
+void inbound(self_ptr self, caf::response_promise rp, cv_call& c) {
+  auto& st = self->state;
+  auto in = cv::parse_inbound(c.params);
+  if (!in) {
+    rp.deliver(cv_fail(in.err()));
+    return;
+  }
+  if (auto b = st.bindings.find({in->from, in->to}); b != st.bindings.end()) {
+    auto it = st.conversations.find(b->second);
+    if (it == st.conversations.end() || it->second.conv.account_sid != c.account_sid) {
+      rp.deliver(cv_fail(model::conflict("The binding " + in->from + " with " + in->to +
+                                         " belongs to another account", 50416)));
+      return;
+    }
+    forward(self, rp, b->second, std::move(c), {}, {});
+    return;
+  }
+  inbound_unbound(self, rp, std::move(c), std::move(*in));
 }
 
 void handle(self_ptr self, cv_call& c) {
@@ -464,6 +584,19 @@ void handle(self_ptr self, cv_call& c) {
                     c.op == cv_op::service_config_update || c.op == cv_op::service_webhooks_update);
     default:
       break;
+  }
+  if (c.op == cv_op::inbound_message) {
+    st.durable.settle(self);
+    return inbound(self, rp, c);
+  }
+  if (c.op == cv_op::delivery_status) {
+    // A gateway's callback names the conversation by SID, in any service.
+    auto it = st.conversations.find(c.conversation);
+    if (it == st.conversations.end() || it->second.conv.account_sid != c.account_sid)
+      return done(cv_fail(missing(c.conversation)), false);
+    st.durable.settle(self);
+    auto sid = c.conversation;
+    return forward(self, rp, sid, std::move(c), {}, {});
   }
   auto* svc = service_of(a, c);
   if (!svc)
@@ -534,13 +667,8 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
     });
     for (auto* ci : convs) {
       auto& conv = ci->conversation;
-      auto actor = spawn_conversation(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
-                                                              hooks_for(self, conv.account_sid, conv.chat_service_sid)});
-      st.conversations[conv.sid] = {conv, actor};
-      st.order.emplace(st.next_seq, conv.sid);
-  st.conversations[conv.sid].seq = st.next_seq++;
-      if (!conv.unique_name.empty())
-        st.unique_names[{conv.chat_service_sid, conv.unique_name}] = conv.sid;
+      adopt(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
+                                    hooks_for(self, conv.account_sid, conv.chat_service_sid)});
       if (conv.state != cv::conversation_state::closed)
         for (auto& p : ci->participants)
           if (!p.binding.address.empty())

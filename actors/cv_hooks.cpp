@@ -11,13 +11,15 @@ bool names(const std::vector<std::string>& filters, const std::string& event) {
 }
 
 // Splits "url#ct=1000&rt=2000&rc=3" into the URL to call and its attempts.
-webhook_post delivery(const std::string& url, const model::form_pairs& params, const std::string& token) {
+webhook_post delivery(const std::string& url, const model::form_pairs& params, const std::string& token,
+                      const std::string& conversation_sid) {
   webhook_post p;
   p.params = params;
   p.auth_token = token;
   p.max_attempts = 3;
   auto hash = url.find('#');
   p.url = url.substr(0, hash);
+  p.order_key = conversation_sid + ' ' + p.url;
   if (hash != std::string::npos)
     if (auto frag = model::form::parse(std::string_view(url).substr(hash + 1)))
       if (auto rc = frag->get_int("rc", 0, 5); rc && *rc)
@@ -29,17 +31,18 @@ webhook_post delivery(const std::string& url, const model::form_pairs& params, c
 
 std::vector<webhook_post> cv_hook_posts(const std::string& event, const model::form_pairs& params,
                                         const std::vector<model::cv::conversation_webhook>& scoped,
-                                        const cv_hook_settings& settings, const std::string& auth_token) {
+                                        const cv_hook_settings& settings, const std::string& auth_token,
+                                        const std::string& conversation_sid) {
   model::form_pairs full;
   full.emplace_back("EventType", event);
   full.insert(full.end(), params.begin(), params.end());
   std::vector<webhook_post> out;
   for (auto& w : scoped)
     if (w.target == "webhook" && w.method == "POST" && !w.url.empty() && names(w.filters, event))
-      out.push_back(delivery(w.url, full, auth_token));
+      out.push_back(delivery(w.url, full, auth_token, conversation_sid));
   for (auto* s : {&settings.service, &settings.account})
     if (!s->post_webhook_url.empty() && s->method == "POST" && names(s->filters, event))
-      out.push_back(delivery(s->post_webhook_url, full, auth_token));
+      out.push_back(delivery(s->post_webhook_url, full, auth_token, conversation_sid));
   return out;
 }
 

@@ -23,9 +23,12 @@ struct cv_hook_settings {
 // One delivery per target whose filters name `event`. params already hold
 // the event's fields; EventType is added here. A URL's fragment
 // (#ct=..&rt=..&rc=..) is not sent; its rc (retry count) sets the attempts.
+// Deliveries of one conversation (conversation_sid) to one URL keep their
+// order: each waits for the one before it.
 std::vector<webhook_post> cv_hook_posts(const std::string& event, const model::form_pairs& params,
                                         const std::vector<model::cv::conversation_webhook>& scoped,
-                                        const cv_hook_settings& settings, const std::string& auth_token);
+                                        const cv_hook_settings& settings, const std::string& auth_token,
+                                        const std::string& conversation_sid);
 
 // The event fields of a conversation, a participant and a message, as
 // Twilio names them.

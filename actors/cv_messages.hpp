@@ -4,6 +4,7 @@
 // other. Plain structs, whitelisted like the TaskRouter ones.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -26,6 +27,10 @@ enum class cv_op : std::uint8_t {
   message_create, message_list, message_fetch, message_update, message_delete,
   receipt_list, receipt_fetch,
   webhook_create, webhook_list, webhook_fetch, webhook_update, webhook_delete,
+  // The messaging edge: an inbound message in Twilio's incoming-message
+  // form (params), and a gateway's status callback for one participant's
+  // copy of a message (conversation, sid: IM, sub_sid: MB; params).
+  inbound_message, delivery_status,
   // Address configurations: answered by the address actor, not the root.
   address_create, address_list, address_fetch, address_update, address_delete,
 };
@@ -46,6 +51,10 @@ struct cv_call {
   model::form params;
   page_request page;
   bool webhooks_enabled = false; // X-Twilio-Webhook-Enabled: true
+  // inbound_message into a conversation the root has just created for it:
+  // the address configuration that asked for it (the conversation adds the
+  // sender as participant and the configuration's scoped webhook).
+  std::optional<model::cv::address_configuration> created_by;
 };
 
 // A delivery receipt travels with the message it belongs to.

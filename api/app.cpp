@@ -7,6 +7,8 @@
 #include "actors/store_actor.hpp"
 #include "api/text.hpp"
 #include "model/form.hpp"
+#include "model/sid.hpp"
+#include "model/signature.hpp"
 #include "model/conversations_json.hpp"
 #include "model/taskrouter_json.hpp"
 
@@ -59,41 +61,6 @@ const char* method_name(boost::beast::http::verb v) {
     case boost::beast::http::verb::put: return "PUT";
     default: return "OTHER";
   }
-}
-
-std::string base64_decode(std::string_view in) {
-  static const auto table = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i)
-      t[static_cast<unsigned char>(chars[i])] = i;
-    return t;
-  }();
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=')
-      break;
-    if (table[c] < 0)
-      return {};
-    val = (val << 6) + table[c];
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 nlohmann::json render_resource(const resource& r, const model::wire_context& ctx,
@@ -312,6 +279,12 @@ http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
   http_response out;
   if (auto* err = std::get_if<model::error>(&reply.value))
     return error_response(model::http_status(err->kind), err->code, err->message);
+  // A gateway's callback: an empty TwiML answer (nothing to send back).
+  if (job.call.op == actors::cv_op::inbound_message || job.call.op == actors::cv_op::delivery_status) {
+    out.content_type = "text/xml";
+    out.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
+    return out;
+  }
   if (std::holds_alternative<std::monostate>(reply.value)) {
     out.status = 204;
     out.content_type.clear();
@@ -385,16 +358,98 @@ const account* app::authenticate(const std::string& authorization) const {
   constexpr std::string_view prefix = "basic ";
   if (authorization.size() <= prefix.size() || !starts_with_nocase(authorization, prefix))
     return nullptr;
-  auto decoded = base64_decode(std::string_view(authorization).substr(prefix.size()));
+  auto decoded = model::base64_decode(std::string_view(authorization).substr(prefix.size())).value_or("");
   auto colon = decoded.find(':');
   if (colon == std::string::npos)
     return nullptr;
   auto user = std::string_view(decoded).substr(0, colon);
   auto pass = std::string_view(decoded).substr(colon + 1);
   for (auto& a : cfg_.accounts)
-    if (a.sid == user && constant_time_equal(a.auth_token, pass))
+    if (a.sid == user && model::constant_time_equal(a.auth_token, pass))
       return &a;
   return nullptr;
+}
+
+void app::handle_edge(http_request&& req, std::string_view path, std::string_view query, responder respond) {
+  auto start = clock_type::now();
+  const char* pattern = path == "/edge/inbound" ? "/edge/inbound" : "/edge/status";
+  auto answer = [&](http_response r) {
+    if (auto* fam = metrics_.http().requests)
+      fam->Add({{"route", pattern}, {"method", method_name(req.method)}, {"status", std::to_string(r.status)}})
+        .Increment();
+    respond(std::move(r));
+  };
+  if (req.method != boost::beast::http::verb::post) {
+    auto r = error_response(405, 20004, "Method not allowed");
+    r.headers.emplace_back("Allow", "POST");
+    return answer(std::move(r));
+  }
+  if (!cfg_.conversations)
+    return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+  if (!req.body.empty() && !starts_with_nocase(req.content_type, "application/x-www-form-urlencoded"))
+    return answer(error_response(400, 20001, "Content-Type must be application/x-www-form-urlencoded"));
+  auto form = model::form::parse(req.body);
+  auto q = model::form::parse(query);
+  if (!form || !q)
+    return answer(error_response(400, 20001, (!form ? form.err() : q.err()).message));
+  for (auto* f : {&*form, &*q})
+    if (auto bad = f->first_not_utf8())
+      return answer(error_response(400, 20001, "Parameter " + *bad + " is not valid UTF-8"));
+  // Which account: Basic credentials, or the form's AccountSid with a
+  // signature made with that account's auth token over the URL called.
+  const account* acct = nullptr;
+  auto form_account = form->get("AccountSid").value_or("");
+  if (!req.authorization.empty()) {
+    acct = authenticate(req.authorization);
+    if (!acct || (!form_account.empty() && form_account != acct->sid)) {
+      auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+      return answer(std::move(r));
+    }
+  } else {
+    for (auto& a : cfg_.accounts)
+      if (a.sid == form_account)
+        acct = &a;
+    if (!acct || req.twilio_signature.empty())
+      return answer(error_response(401, 20003,
+                                   "A gateway's request needs X-Twilio-Signature and the AccountSid it was signed for"));
+    std::string base = cfg_.edge_base;
+    if (base.empty())
+      base = (req.forwarded_proto.empty() ? std::string("http") : req.forwarded_proto) + "://" +
+             (req.forwarded_host.empty() ? req.host : req.forwarded_host);
+    auto expected = model::twilio_signature(acct->auth_token, base + req.target, form->pairs());
+    if (!model::constant_time_equal(expected, req.twilio_signature))
+      return answer(error_response(403, 20003, "X-Twilio-Signature does not match the request"));
+  }
+  if (cfg_.writable && !cfg_.writable->load(std::memory_order_acquire))
+    return answer(store_unavailable());
+  auto job = std::make_shared<cv_job>();
+  job->pattern = pattern;
+  job->method = "POST";
+  job->path = std::string(path);
+  job->respond = std::move(respond);
+  job->start = start;
+  job->base = cfg_.conversations_base;
+  job->target = cfg_.conversations;
+  auto& call = job->call;
+  call.account_sid = acct->sid;
+  call.params = std::move(*form);
+  if (path == "/edge/inbound") {
+    call.op = actors::cv_op::inbound_message;
+  } else {
+    call.op = actors::cv_op::delivery_status;
+    call.conversation = q->get("ConversationSid").value_or("");
+    call.sid = q->get("MessageSid").value_or("");
+    call.sub_sid = q->get("ParticipantSid").value_or("");
+    if (!model::is_sid(call.conversation, "CH") || !model::is_sid(call.sid, "IM") ||
+        !model::is_sid(call.sub_sid, "MB")) {
+      job->respond(error_response(400, 20001,
+                                  "A status callback URL names ConversationSid, MessageSid (IM) and ParticipantSid"));
+      return;
+    }
+  }
+  auto& bridge = cv_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % cv_bridges_.size()];
+  caf::anon_send(bridge, std::move(job));
 }
 
 void app::handle(http_request&& req, responder respond) {
@@ -416,6 +471,10 @@ void app::handle(http_request&& req, responder respond) {
   }
   if (path == "/metrics" && req.method == boost::beast::http::verb::get) {
     respond(http_response{200, "text/plain; version=0.0.4", metrics_.serialize(), {}});
+    return;
+  }
+  if (path == "/edge/inbound" || path == "/edge/status") {
+    handle_edge(std::move(req), path, query, std::move(respond));
     return;
   }
   // Product prefix: /taskrouter/v1/... is the same as /v1/... on taskrouter's host.

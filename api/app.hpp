@@ -31,6 +31,10 @@ struct app_config {
   // The address configurations actor (/v1/Configuration/Addresses); invalid:
   // those routes answer 404.
   caf::actor addresses;
+  // The public base URL messaging gateways call this server at (/edge/...),
+  // for checking their X-Twilio-Signature. Empty: the request's own scheme
+  // and Host (or X-Forwarded-Proto and X-Forwarded-Host).
+  std::string edge_base;
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.
@@ -56,6 +60,9 @@ class app {
 
  private:
   const account* authenticate(const std::string& authorization) const;
+  // POST /edge/inbound and /edge/status: a messaging gateway's incoming
+  // messages and status callbacks, signed with X-Twilio-Signature.
+  void handle_edge(http_request&& req, std::string_view path, std::string_view query, responder respond);
 
   caf::actor_system& sys_;
   caf::actor directory_;

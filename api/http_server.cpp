@@ -194,6 +194,8 @@ class request_parser final : public http::basic_parser<true> {
           keep_first(request.forwarded_proto, value);
         } else if (beast::iequals(name_string, "x-twilio-webhook-enabled")) {
           keep_first(request.webhook_enabled, value);
+        } else if (beast::iequals(name_string, "x-twilio-signature")) {
+          keep_first(request.twilio_signature, value);
         }
     }
   }

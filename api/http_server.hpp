@@ -31,6 +31,7 @@ struct http_request {
   std::string forwarded_proto;  // X-Forwarded-Proto
   std::string if_match;
   std::string webhook_enabled;  // X-Twilio-Webhook-Enabled
+  std::string twilio_signature; // X-Twilio-Signature (the messaging edge's callbacks)
   std::string body;
   std::string remote_address;  // peer IP address, no port
 };

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -20,9 +21,11 @@
 #include "actors/address_actor.hpp"
 #include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
+#include "actors/edge_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "api/app.hpp"
+#include "api/carrier.hpp"
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
 #include "metrics/metrics.hpp"
@@ -49,6 +52,8 @@ struct options {
   std::size_t event_retention_s = 30 * 24 * 3600;
   std::string conversations_base = "https://conversations.twilio.com";
   std::size_t conversation_write_rate = 500;
+  std::map<std::string, std::string> gateways; // sms/whatsapp -> URL
+  std::string edge_base;
 };
 
 const char* usage = R"(usage: switchboard [options]
@@ -82,6 +87,15 @@ Options (each also read from the environment variable in brackets):
   --conversation-write-rate N
                         writes per second one conversation accepts before
                         answering 429 [SWITCHBOARD_CONVERSATION_WRITE_RATE] (500)
+  --gateway TYPE=URL    where outbound messages to sms or whatsapp
+                        participants are POSTed in the form of Twilio's
+                        Messages API; {AccountSid} in URL is replaced;
+                        repeatable [SWITCHBOARD_GATEWAYS, comma-separated]
+                        (none: such sends fail with error 30008)
+  --edge-base URL       this server's base URL as gateways reach it, for
+                        status callbacks and signature checks on /edge/...
+                        [SWITCHBOARD_EDGE_BASE] (http://LISTEN:PORT; checks
+                        use the request's Host)
   --help                this text
 
 Without --auth-token, credentials are generated on first start, kept in
@@ -97,6 +111,19 @@ std::optional<sb::api::account> parse_account(const std::string& text) {
   if (!sb::model::is_sid(a.sid, "AC") || a.auth_token.empty())
     return std::nullopt;
   return a;
+}
+
+// "sms=http://..." into o.gateways.
+bool parse_gateway(const std::string& text, options& o) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos)
+    return false;
+  auto type = text.substr(0, eq);
+  auto url = text.substr(eq + 1);
+  if ((type != "sms" && type != "whatsapp") || (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0))
+    return false;
+  o.gateways[type] = url;
+  return true;
 }
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -139,6 +166,16 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
   if (auto v = env("SWITCHBOARD_CONVERSATIONS_BASE")) o.conversations_base = *v;
   if (auto v = env("SWITCHBOARD_CONVERSATION_WRITE_RATE")) to_size(*v, o.conversation_write_rate);
+  if (auto v = env("SWITCHBOARD_EDGE_BASE")) o.edge_base = *v;
+  if (auto v = env("SWITCHBOARD_GATEWAYS")) {
+    std::stringstream ss(*v);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!parse_gateway(item, o)) {
+        std::cerr << "switchboard: SWITCHBOARD_GATEWAYS entry '" << item << "' is not sms=URL or whatsapp=URL\n";
+        return false;
+      }
+  }
   if (auto v = env("SWITCHBOARD_ACCOUNTS")) {
     std::stringstream ss(*v);
     std::string item;
@@ -223,6 +260,15 @@ bool parse_options(int argc, char** argv, options& o) {
         std::cerr << "switchboard: --conversation-write-rate needs a positive number\n";
         return false;
       }
+    } else if (arg == "--gateway") {
+      if (!value(v) || !parse_gateway(v, o)) {
+        std::cerr << "switchboard: --gateway needs sms=URL or whatsapp=URL (http or https)\n";
+        return false;
+      }
+    } else if (arg == "--edge-base") {
+      if (!value(o.edge_base)) return false;
+      while (!o.edge_base.empty() && o.edge_base.back() == '/')
+        o.edge_base.pop_back();
     } else {
       std::cerr << "switchboard: unknown option " << arg << "\n" << usage;
       return false;
@@ -301,6 +347,7 @@ int run_backup(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "carrier") return sb::api::run_carrier(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "backup")
     return run_backup(argc, argv);
   options opt;
@@ -361,18 +408,19 @@ int main(int argc, char** argv) {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
 
-  auto webhooks = sys.spawn(sb::actors::webhook_actor,
-                            [&client](const std::string& url, const std::string& body,
-                                      std::vector<std::pair<std::string, std::string>> headers,
-                                      std::function<void(int, std::string)> done) {
-                              sb::api::http_client_request req;
-                              req.url = url;
-                              req.body = body;
-                              req.headers = std::move(headers);
-                              client.send(std::move(req), [done](sb::api::http_client_response r) {
-                                done(r.error.empty() ? r.status : 0, std::move(r.body));
-                              });
-                            });
+  // Webhooks and the messaging edge send through the one HTTP client.
+  sb::actors::http_post_fn http_post = [&client](const std::string& url, const std::string& body,
+                                                 std::vector<std::pair<std::string, std::string>> headers,
+                                                 std::function<void(int, std::string)> done) {
+    sb::api::http_client_request req;
+    req.url = url;
+    req.body = body;
+    req.headers = std::move(headers);
+    client.send(std::move(req), [done](sb::api::http_client_response r) {
+      done(r.error.empty() ? r.status : 0, std::move(r.body));
+    });
+  };
+  auto webhooks = sys.spawn(sb::actors::webhook_actor, http_post);
 
   sb::actors::store_options stopts;
   stopts.event_retention = std::chrono::seconds(opt.event_retention_s);
@@ -419,6 +467,14 @@ int main(int argc, char** argv) {
   std::size_t restored_addresses = recovered.conversations.addresses.size();
   auto addresses = sys.spawn(sb::actors::address_actor, store, std::move(recovered.conversations.addresses));
   recovered.conversations.addresses.clear();
+  copts.addresses = addresses;
+  // The outbound messaging edge: one actor for every gateway.
+  sb::actors::edge_options eopts;
+  eopts.gateways = opt.gateways;
+  eopts.status_base = opt.edge_base;
+  eopts.auth_tokens = copts.auth_tokens;
+  auto edge = sys.spawn(sb::actors::edge_actor, eopts, http_post);
+  copts.edge = edge;
   auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
   std::size_t restored_conversations = conversations_image->conversations.size();
   auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
@@ -434,6 +490,7 @@ int main(int argc, char** argv) {
   acfg.addresses = addresses;
   acfg.store = store;
   acfg.writable = writable;
+  acfg.edge_base = opt.edge_base;
   sb::api::app app{sys, directory, metrics, acfg};
 
   sb::api::http_server_config scfg;
@@ -451,12 +508,17 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     app.stop();
     return 1;
   }
 
+  if (opt.edge_base.empty())
+    caf::anon_send(edge, sb::actors::edge_base_atom::value,
+                   "http://" + (opt.listen == "0.0.0.0" || opt.listen == "::" ? std::string("127.0.0.1") : opt.listen) +
+                     ":" + std::to_string(server.port()));
   std::cout << "Switchboard " << "0.1.0" << " listening on http://" << opt.listen << ":"
             << server.port() << "\n"
             << "  data directory: " << opt.data << "\n"
@@ -479,6 +541,7 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
   {
     // Whatever the actors handed the store is written before the process ends.
