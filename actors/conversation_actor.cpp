@@ -42,6 +42,14 @@ void publish(self_ptr self) {
 
 // Hands the deliveries of a post-action event to the webhook actor once the
 // change behind it is committed.
+std::string token_of(self_ptr self) {
+  auto& st = self->state;
+  if (st.options.auth_tokens)
+    if (auto it = st.options.auth_tokens->find(st.conv.account_sid); it != st.options.auth_tokens->end())
+      return it->second;
+  return {};
+}
+
 // source: where the action came from (API, SMS, WHATSAPP), as Twilio's
 // Source field says.
 void fire(self_ptr self, const std::string& event, model::form_pairs fields, const std::string& source = "API") {
@@ -51,11 +59,7 @@ void fire(self_ptr self, const std::string& event, model::form_pairs fields, con
   for (auto& [name, value] : fields)
     if (name == "Source")
       value = source;
-  std::string token;
-  if (st.options.auth_tokens)
-    if (auto it = st.options.auth_tokens->find(st.conv.account_sid); it != st.options.auth_tokens->end())
-      token = it->second;
-  auto posts = cv_hook_posts(event, fields, st.webhooks, st.hooks, token, st.conv.sid);
+  auto posts = cv_hook_posts(event, fields, st.webhooks, st.hooks, token_of(self), st.conv.sid);
   if (posts.empty())
     return;
   // Post-action: the receiver hears of the change once it is committed.
@@ -939,6 +943,118 @@ cv_reply handle(self_ptr self, const cv_call& c) {
   }
 }
 
+// ---------------------------------------------------------------- calls --
+
+using pre_timeout_atom = caf::atom_constant<caf::atom("cv_pre_to")>;
+
+// Applies a call whose pre-action webhook (if any) let it through.
+void apply_call(self_ptr self, cv_call& c, caf::response_promise rp) {
+  auto& st = self->state;
+  bool write = is_write(c.op);
+  if (c.op == cv_op::conversation_delete) {
+    if (c.webhooks_enabled)
+      fire(self, "onConversationRemoved", cv_event_fields(st.conv));
+    if (st.conv.state != cv::conversation_state::closed) {
+      auto pairs = bound_pairs(st);
+      if (!pairs.empty())
+        self->send(st.directory, bindings_released{st.conv.sid, std::move(pairs)});
+    }
+    st.durable.erase_scope(st.conv.sid);
+    st.deleted = true;
+    st.timers = actor_timers{};
+    // The directory stops this actor once the answer has reached it.
+    st.durable.answer(self, rp, cv_reply{std::monostate{}}, true);
+    return;
+  }
+  if (st.deleted) {
+    rp.deliver(cv_fail(missing(st.conv.sid)));
+    return;
+  }
+  std::optional<cv::participant> gone_p;
+  std::optional<cv::message> gone_m;
+  if (c.webhooks_enabled && c.op == cv_op::participant_delete)
+    if (auto* p = find_participant(st, c.sid))
+      gone_p = *p;
+  if (c.webhooks_enabled && c.op == cv_op::message_delete)
+    if (auto* m = find_message(st, c.sid))
+      gone_m = *m;
+  auto state_before = st.conv.state;
+  auto reply = handle(self, c);
+  bool ok = !std::holds_alternative<model::error>(reply.value);
+  if (ok && write && c.webhooks_enabled)
+    fire_for(self, c, reply, gone_p, gone_m, state_before);
+  st.durable.answer(self, rp, std::move(reply), write && ok);
+  st.durable.settle(self);
+}
+
+// The pre-action webhook a call must pass first, if any: REST calls only
+// with X-Twilio-Webhook-Enabled (as post-action events), inbound messages
+// always.
+std::optional<cv_pre_hook> pre_hook_of(self_ptr self, const cv_call& c, const char*& event) {
+  auto& st = self->state;
+  event = cv_pre_event(static_cast<int>(c.op));
+  if (!event || !st.options.webhooks || st.deleted || !(c.webhooks_enabled || c.op == cv_op::inbound_message))
+    return std::nullopt;
+  auto fields = cv_event_fields(st.conv);
+  if (c.op == cv_op::inbound_message)
+    for (auto& [name, value] : fields)
+      if (name == "Source")
+        value = source_of(cv::address_type(c.params.get("From").value_or("")).value_or("sms"));
+  if (!c.sid.empty())
+    fields.emplace_back(c.op >= cv_op::message_create ? "MessageSid" : "ParticipantSid", c.sid);
+  for (auto& kv : c.params.pairs())
+    fields.push_back(kv);
+  return cv_pre_hook_for(event, fields, st.hooks, token_of(self));
+}
+
+// Starts a call: the write rate, then its pre-action webhook or the call.
+void start_call(self_ptr self, cv_call c, caf::response_promise rp) {
+  auto& st = self->state;
+  // A gateway's status callbacks are not the client's writes: never refused.
+  if (is_write(c.op) && c.op != cv_op::delivery_status && !take_token(self)) {
+    rp.deliver(cv_fail(model::error{model::errc::rate_limited, 20429,
+                                    "Too many writes to this conversation; slow down and retry"}));
+    return;
+  }
+  const char* event = nullptr;
+  auto hook = pre_hook_of(self, c, event);
+  if (!hook) {
+    apply_call(self, c, std::move(rp));
+    return;
+  }
+  auto id = ++st.hook_id;
+  hook->post.reply_to = caf::actor_cast<caf::actor>(self);
+  hook->post.tag = "pre " + std::to_string(id);
+  st.hooked = conversation_state::held_call{std::move(c), std::move(rp)};
+  st.hooked_event = event;
+  self->send(st.options.webhooks, std::move(hook->post));
+  self->delayed_send(self, hook->timeout, pre_timeout_atom::value, id);
+}
+
+// The pre-action webhook answered (status), failed to connect (0) or timed
+// out (-1): the held call goes ahead, modified, or is refused; then the
+// calls that waited behind it start.
+void pre_hook_answered(self_ptr self, int status, const std::string& body) {
+  auto& st = self->state;
+  auto held = std::move(*st.hooked);
+  st.hooked.reset();
+  if (status >= 200 && status < 300) {
+    cv_pre_modify(st.hooked_event, body, held.call.params);
+    apply_call(self, held.call, std::move(held.rp));
+  } else if (status > 0) {
+    held.rp.deliver(cv_fail(model::error{model::errc::forbidden, 20403,
+                                         "The pre-action webhook rejected " + st.hooked_event + " (HTTP " +
+                                           std::to_string(status) + "); nothing was changed"}));
+  } else {
+    apply_call(self, held.call, std::move(held.rp));
+  }
+  while (!st.hooked && !st.stash.empty()) {
+    auto next = std::move(st.stash.front());
+    st.stash.pop_front();
+    start_call(self, std::move(next.call), std::move(next.rp));
+  }
+}
+
 } // namespace
 
 caf::behavior conversation_actor(conversation_actor_type* self, conversation_seed seed,
@@ -966,47 +1082,21 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
     [=](cv_call& c) {
       auto& st = self->state;
       auto rp = self->make_response_promise<cv_reply>();
-      bool write = is_write(c.op);
-      // A gateway's status callbacks are not the client's writes: never refused.
-      if (write && c.op != cv_op::delivery_status && !take_token(self)) {
-        rp.deliver(cv_fail(model::error{model::errc::rate_limited, 20429,
-                                        "Too many writes to this conversation; slow down and retry"}));
+      if (st.hooked) { // a pre-action webhook is out: wait behind it
+        st.stash.push_back({std::move(c), std::move(rp)});
         return;
       }
-      if (c.op == cv_op::conversation_delete) {
-        if (c.webhooks_enabled)
-          fire(self, "onConversationRemoved", cv_event_fields(st.conv));
-        if (st.conv.state != cv::conversation_state::closed) {
-          auto pairs = bound_pairs(st);
-          if (!pairs.empty())
-            self->send(st.directory, bindings_released{st.conv.sid, std::move(pairs)});
-        }
-        st.durable.erase_scope(st.conv.sid);
-        st.deleted = true;
-        st.timers = actor_timers{};
-        // The directory stops this actor once the answer has reached it.
-        st.durable.answer(self, rp, cv_reply{std::monostate{}}, true);
-        return;
-      }
-      if (st.deleted) {
-        rp.deliver(cv_fail(missing(st.conv.sid)));
-        return;
-      }
-      std::optional<cv::participant> gone_p;
-      std::optional<cv::message> gone_m;
-      if (c.webhooks_enabled && c.op == cv_op::participant_delete)
-        if (auto* p = find_participant(st, c.sid))
-          gone_p = *p;
-      if (c.webhooks_enabled && c.op == cv_op::message_delete)
-        if (auto* m = find_message(st, c.sid))
-          gone_m = *m;
-      auto state_before = st.conv.state;
-      auto reply = handle(self, c);
-      bool ok = !std::holds_alternative<model::error>(reply.value);
-      if (ok && write && c.webhooks_enabled)
-        fire_for(self, c, reply, gone_p, gone_m, state_before);
-      st.durable.answer(self, rp, std::move(reply), write && ok);
-      st.durable.settle(self);
+      start_call(self, std::move(c), std::move(rp));
+    },
+    [=](webhook_done& d) {
+      auto& st = self->state;
+      if (st.hooked && d.tag == "pre " + std::to_string(st.hook_id))
+        pre_hook_answered(self, d.status, d.body);
+    },
+    [=](pre_timeout_atom, std::uint64_t id) {
+      auto& st = self->state;
+      if (st.hooked && id == st.hook_id)
+        pre_hook_answered(self, -1, {}); // no answer in time: the action goes ahead
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
     [=](delivery_report& d) {

@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "actors/cv_hooks.hpp"
@@ -50,6 +51,17 @@ struct conversation_state {
   actor_timers timers;
   cv_hook_settings hooks;
   bool deleted = false; // answered a delete; the directory stops it
+  // A call waiting for its pre-action webhook (hook_id tags the request),
+  // and the calls that arrived meanwhile: they wait so that the
+  // conversation applies calls in the order they came.
+  struct held_call {
+    cv_call call;
+    caf::response_promise rp;
+  };
+  std::optional<held_call> hooked;
+  std::string hooked_event;
+  std::uint64_t hook_id = 0;
+  std::deque<held_call> stash;
   // Token bucket for the write rate.
   double tokens = 0;
   caf::actor_clock::time_point refilled{};

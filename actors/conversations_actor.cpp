@@ -562,9 +562,11 @@ void inbound(self_ptr self, caf::response_promise rp, cv_call& c) {
   inbound_unbound(self, rp, std::move(c), std::move(*in));
 }
 
-void handle(self_ptr self, cv_call& c) {
+using pre_timeout_atom = caf::atom_constant<caf::atom("cvr_pre_to")>;
+
+// hooked: the call has passed its pre-action webhook already.
+void handle_call(self_ptr self, cv_call& c, caf::response_promise rp, bool hooked = false) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<cv_reply>();
   bool created = false;
   auto& a = account_of(self, c.account_sid, created);
   auto done = [&](cv_reply r, bool write) {
@@ -601,6 +603,28 @@ void handle(self_ptr self, cv_call& c) {
   auto* svc = service_of(a, c);
   if (!svc)
     return done(cv_fail(missing(c.service_sid)), false);
+  if (c.op == cv_op::conversation_create && !hooked && c.webhooks_enabled && st.options.webhooks) {
+    auto fields = cv_event_fields(cv::conversation{});
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [](auto& kv) { return kv.first != "AccountSid" && kv.first != "Source"; }),
+                 fields.end());
+    fields.emplace_back("ChatServiceSid", svc->sid);
+    fields.front().second = c.account_sid;
+    for (auto& kv : c.params.pairs())
+      fields.push_back(kv);
+    if (auto hook = cv_pre_hook_for("onConversationAdd", fields, hooks_for(self, c.account_sid, svc->sid),
+                                    token_of(self, c.account_sid))) {
+      auto id = ++st.next_hook;
+      hook->post.reply_to = caf::actor_cast<caf::actor>(self);
+      hook->post.tag = "pre " + std::to_string(id);
+      st.pre_pending.emplace(id, std::make_pair(std::move(c), std::move(rp)));
+      self->send(st.options.webhooks, std::move(hook->post));
+      self->delayed_send(self, hook->timeout, pre_timeout_atom::value, id);
+      if (created)
+        st.durable.settle(self);
+      return;
+    }
+  }
   if (c.op == cv_op::conversation_create)
     return done(conversation_create(self, a, *svc, c), true);
   if (c.op == cv_op::conversation_list)
@@ -637,6 +661,30 @@ void handle(self_ptr self, cv_call& c) {
     }
   }
   forward(self, rp, sid, std::move(c), binding, name);
+}
+
+void handle(self_ptr self, cv_call& c) {
+  handle_call(self, c, self->make_response_promise<cv_reply>());
+}
+
+// A creation's pre-action webhook answered (status), could not be reached
+// (0) or did not answer in time (-1).
+void pre_hook_answered(self_ptr self, std::uint64_t id, int status, const std::string& body) {
+  auto& st = self->state;
+  auto it = st.pre_pending.find(id);
+  if (it == st.pre_pending.end())
+    return;
+  auto [call, rp] = std::move(it->second);
+  st.pre_pending.erase(it);
+  if (status > 0 && (status < 200 || status >= 300)) {
+    rp.deliver(cv_fail(model::error{model::errc::forbidden, 20403,
+                                    "The pre-action webhook rejected onConversationAdd (HTTP " + std::to_string(status) +
+                                      "); nothing was created"}));
+    return;
+  }
+  if (status > 0)
+    cv_pre_modify("onConversationAdd", body, call.params);
+  handle_call(self, call, std::move(rp), true);
 }
 
 } // namespace
@@ -690,6 +738,11 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
           st.bindings.erase(b);
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
+    [=](webhook_done& d) {
+      if (d.tag.rfind("pre ", 0) == 0)
+        pre_hook_answered(self, std::stoull(d.tag.substr(4)), d.status, d.body);
+    },
+    [=](pre_timeout_atom, std::uint64_t id) { pre_hook_answered(self, id, -1, {}); },
   };
 }
 

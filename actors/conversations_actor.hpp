@@ -39,6 +39,10 @@ struct conversations_state {
   std::map<std::pair<std::string, std::string>, std::string> unique_names; // (service, name) -> CH
   std::map<std::pair<std::string, std::string>, std::string> bindings;     // (address, proxy) -> CH
   durable_writes<cv_reply> durable;
+  // Conversation creations waiting for their onConversationAdd pre-action
+  // webhook, by request number.
+  std::unordered_map<std::uint64_t, std::pair<cv_call, caf::response_promise>> pre_pending;
+  std::uint64_t next_hook = 0;
   static inline const char* name = "conversations";
 };
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "actors/cv_messages.hpp"
+
 namespace sb::actors {
 
 namespace {
@@ -101,6 +105,74 @@ model::form_pairs cv_event_fields(const model::cv::conversation& c, const model:
     f.emplace_back("Media", media + "]");
   }
   return f;
+}
+
+std::optional<cv_pre_hook> cv_pre_hook_for(const std::string& event, const model::form_pairs& params,
+                                           const cv_hook_settings& settings, const std::string& auth_token) {
+  const model::cv::webhook_settings* chosen = nullptr;
+  for (auto* s : {&settings.service, &settings.account})
+    if (!chosen && !s->pre_webhook_url.empty() && s->method == "POST" && names(s->filters, event))
+      chosen = s;
+  if (!chosen)
+    return std::nullopt;
+  model::form_pairs full;
+  full.emplace_back("EventType", event);
+  full.insert(full.end(), params.begin(), params.end());
+  cv_pre_hook h;
+  h.post = delivery(chosen->pre_webhook_url, full, auth_token, "");
+  h.post.order_key.clear(); // the caller waits for it: nothing queues behind
+  h.post.max_attempts = 1;  // a retry would outlast the timeout
+  auto& url = chosen->pre_webhook_url;
+  if (auto hash = url.find('#'); hash != std::string::npos)
+    if (auto frag = model::form::parse(std::string_view(url).substr(hash + 1))) {
+      auto ct = frag->get_int("ct", 1, 60000);
+      auto rt = frag->get_int("rt", 1, 60000);
+      if (ct && rt && (*ct || *rt))
+        h.timeout = std::chrono::milliseconds(ct->value_or(1000) + rt->value_or(4000));
+    }
+  return h;
+}
+
+void cv_pre_modify(const std::string& event, const std::string& answer, model::form& params) {
+  auto doc = nlohmann::json::parse(answer, nullptr, false);
+  if (!doc.is_object())
+    return;
+  static const std::vector<std::pair<const char*, const char*>> message = {
+    {"body", "Body"}, {"author", "Author"}, {"attributes", "Attributes"}};
+  static const std::vector<std::pair<const char*, const char*>> conversation = {
+    {"friendly_name", "FriendlyName"}, {"unique_name", "UniqueName"}, {"attributes", "Attributes"}};
+  static const std::vector<std::pair<const char*, const char*>> participant = {
+    {"attributes", "Attributes"}, {"role_sid", "RoleSid"}};
+  const std::vector<std::pair<const char*, const char*>>* fields = nullptr;
+  if (event == "onMessageAdd" || event == "onMessageUpdate")
+    fields = &message;
+  else if (event == "onConversationAdd" || event == "onConversationUpdate")
+    fields = &conversation;
+  else if (event == "onParticipantAdd" || event == "onParticipantUpdate")
+    fields = &participant;
+  if (!fields)
+    return;
+  for (auto [json_name, form_name] : *fields) {
+    auto it = doc.find(json_name);
+    if (it == doc.end() || it->is_null())
+      continue;
+    params.set(form_name, it->is_string() ? it->get<std::string>() : it->dump());
+  }
+}
+
+const char* cv_pre_event(int op) {
+  switch (static_cast<cv_op>(op)) {
+    case cv_op::conversation_create: return "onConversationAdd";
+    case cv_op::conversation_update: return "onConversationUpdate";
+    case cv_op::conversation_delete: return "onConversationRemove";
+    case cv_op::participant_create: return "onParticipantAdd";
+    case cv_op::participant_update: return "onParticipantUpdate";
+    case cv_op::participant_delete: return "onParticipantRemove";
+    case cv_op::message_create: case cv_op::inbound_message: return "onMessageAdd";
+    case cv_op::message_update: return "onMessageUpdate";
+    case cv_op::message_delete: return "onMessageRemove";
+    default: return nullptr;
+  }
 }
 
 } // namespace sb::actors

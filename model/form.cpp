@@ -1,5 +1,7 @@
 #include "model/form.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace sb::model {
@@ -182,6 +184,11 @@ std::optional<std::string> form::first_not_utf8() const {
     if (!valid_utf8(k) || !valid_utf8(v))
       return valid_utf8(k) ? k : std::string("(a name)");
   return std::nullopt;
+}
+
+void form::set(std::string name, std::string value) {
+  pairs_.erase(std::remove_if(pairs_.begin(), pairs_.end(), [&](auto& kv) { return kv.first == name; }), pairs_.end());
+  pairs_.emplace_back(std::move(name), std::move(value));
 }
 
 } // namespace sb::model

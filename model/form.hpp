@@ -41,6 +41,8 @@ class form {
 
   const form_pairs& pairs() const { return pairs_; }
   void add(std::string name, std::string value) { pairs_.emplace_back(std::move(name), std::move(value)); }
+  // Replaces every value of name with this one.
+  void set(std::string name, std::string value);
 
  private:
   form_pairs pairs_;

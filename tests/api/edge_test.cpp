@@ -196,6 +196,23 @@ TEST_CASE("edge: inbound messages that no address takes create nothing", "[api][
   CHECK(mixed.json()["status"] == 400);
   CHECK(conversations(api) == 0);
 
+  // A pre-action webhook that rejects the customer's message: refused, and
+  // the conversation auto-created for it is gone again.
+  receiver pre([](const received&) { return std::pair<unsigned, std::string>{403, ""}; });
+  ok(api.post("/v1/Configuration/Addresses", {{"Type", "sms"}, {"Address", "+15550004444"},
+                                              {"AutoCreation.Enabled", "true"}}),
+     201);
+  ok(api.post("/v1/Configuration/Webhooks", {{"PreWebhookUrl", pre.url("/pre")}, {"Filters", "onMessageAdd"}}));
+  auto rejected = send_inbound(sim, srv, "+15551230001", "+15550004444", "spam");
+  CHECK(rejected.json()["status"] == 403);
+  REQUIRE(pre.seen().size() == 1);
+  CHECK(pre.seen()[0].params.get("Source") == "SMS");
+  CHECK(conversations(api) == 0);
+  // ... and the binding is free again: once the hook is gone, the next message creates one.
+  ok(api.post("/v1/Configuration/Webhooks", {{"PreWebhookUrl", ""}}));
+  CHECK(send_inbound(sim, srv, "+15551230001", "+15550004444", "hello").json()["status"] == 200);
+  CHECK(conversations(api) == 1);
+
   // The edge is signed: a wrong or missing signature is refused.
   http_connection raw(srv.port());
   form f{{"AccountSid", account}, {"From", "+15551230001"}, {"To", "+15550003333"}, {"Body", "x"}};
@@ -211,7 +228,7 @@ TEST_CASE("edge: inbound messages that no address takes create nothing", "[api][
   error_is(raw.send(boost::beast::http::verb::post, "/edge/inbound", encode_form(f),
                     {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Twilio-Signature", elsewhere}}),
            403, 20003);
-  CHECK(conversations(api) == 0);
+  CHECK(conversations(api) == 1);
 }
 
 TEST_CASE("edge: outbound messages reach the carrier and receipts follow its status callbacks", "[api][edge]") {
