@@ -342,3 +342,30 @@ TEST_CASE("edge: a gateway that cannot be reached fails the receipt after its re
   CHECK(receipt_of(rs, mb)["error_code"] == 30008);
   CHECK(receipt_of(rs, wa)["error_code"] == 30008);
 }
+
+TEST_CASE("edge: receipts and the bindings inbound messages follow survive a restart", "[api][edge]") {
+  temp_dir dir;
+  carrier sim;
+  std::string ch, im, mb;
+  {
+    server_process srv(server_process::existing_dir{dir.path}, server_args(sim));
+    api_client api(srv.port(), account, token);
+    ch = ok(api.post(C), 201)["sid"];
+    mb = ok(api.post(C + "/" + ch + "/Participants", {{"MessagingBinding.Address", "+15551230001"},
+                                                      {"MessagingBinding.ProxyAddress", our_number}}),
+            201)["sid"];
+    im = ok(api.post(C + "/" + ch + "/Messages", {{"Body", "Your code is 1234"}}), 201)["sid"];
+    auto rs = receipts_when(api, ch, im, [&](const json& rs) { return receipt_of(rs, mb)["status"] == "delivered"; });
+    REQUIRE(receipt_of(rs, mb)["status"] == "delivered");
+  }
+  server_process srv(server_process::existing_dir{dir.path}, server_args(sim));
+  api_client api(srv.port(), account, token);
+  auto rs = ok(api.get(C + "/" + ch + "/Messages/" + im + "/Receipts"))["delivery_receipts"];
+  CHECK(receipt_of(rs, mb)["status"] == "delivered");
+  // The customer's reply finds the same conversation (no address configuration needed).
+  REQUIRE(send_inbound(sim, srv, "+15551230001", our_number, "Thanks").status == 200);
+  CHECK(conversations(api) == 1);
+  auto msgs = ok(api.get(C + "/" + ch + "/Messages"))["messages"];
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[1]["author"] == "+15551230001");
+}
