@@ -190,8 +190,10 @@ void drop_conversation(self_ptr self, const std::string& sid) {
     return;
   auto& conv = it->second.conv;
   st.unique_names.erase({conv.chat_service_sid, conv.unique_name});
-  if (it->second.actor)
+  if (it->second.actor) {
+    self->unlink_from(it->second.actor);
     self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+  }
   st.order.erase(it->second.seq);
   st.conversations.erase(it);
 }
@@ -290,6 +292,8 @@ cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
 caf::actor spawn_conversation(self_ptr self, conversation_seed seed) {
   auto actor = self->spawn(conversation_actor, std::move(seed), caf::actor_cast<caf::actor>(self),
                            self->state.options);
+  // Linked: when the root stops (shutdown), its conversations stop with it.
+  self->link_to(actor);
   return actor;
 }
 
