@@ -25,9 +25,15 @@ webhook_post delivery(const std::string& url, const model::form_pairs& params, c
   p.url = url.substr(0, hash);
   p.order_key = conversation_sid + ' ' + p.url;
   if (hash != std::string::npos)
-    if (auto frag = model::form::parse(std::string_view(url).substr(hash + 1)))
+    if (auto frag = model::form::parse(std::string_view(url).substr(hash + 1))) {
       if (auto rc = frag->get_int("rc", 0, 5); rc && *rc)
         p.max_attempts = static_cast<int>(**rc) + 1;
+      // ct (connect) and rt (read) bound one attempt together.
+      auto ct = frag->get_int("ct", 1, 60000);
+      auto rt = frag->get_int("rt", 1, 60000);
+      if (ct && rt && (*ct || *rt))
+        p.timeout = std::chrono::milliseconds(ct->value_or(1000) + rt->value_or(4000));
+    }
   return p;
 }
 
@@ -42,11 +48,15 @@ std::vector<webhook_post> cv_hook_posts(const std::string& event, const model::f
   full.insert(full.end(), params.begin(), params.end());
   std::vector<webhook_post> out;
   for (auto& w : scoped)
-    if (w.target == "webhook" && w.method == "POST" && !w.url.empty() && names(w.filters, event))
+    if (w.target == "webhook" && !w.url.empty() && names(w.filters, event)) {
       out.push_back(delivery(w.url, full, auth_token, conversation_sid));
+      out.back().method = w.method;
+    }
   for (auto* s : {&settings.service, &settings.account})
-    if (!s->post_webhook_url.empty() && s->method == "POST" && names(s->filters, event))
+    if (!s->post_webhook_url.empty() && names(s->filters, event)) {
       out.push_back(delivery(s->post_webhook_url, full, auth_token, conversation_sid));
+      out.back().method = s->method;
+    }
   return out;
 }
 
@@ -111,7 +121,7 @@ std::optional<cv_pre_hook> cv_pre_hook_for(const std::string& event, const model
                                            const cv_hook_settings& settings, const std::string& auth_token) {
   const model::cv::webhook_settings* chosen = nullptr;
   for (auto* s : {&settings.service, &settings.account})
-    if (!chosen && !s->pre_webhook_url.empty() && s->method == "POST" && names(s->filters, event))
+    if (!chosen && !s->pre_webhook_url.empty() && names(s->filters, event))
       chosen = s;
   if (!chosen)
     return std::nullopt;
@@ -122,14 +132,10 @@ std::optional<cv_pre_hook> cv_pre_hook_for(const std::string& event, const model
   h.post = delivery(chosen->pre_webhook_url, full, auth_token, "");
   h.post.order_key.clear(); // the caller waits for it: nothing queues behind
   h.post.max_attempts = 1;  // a retry would outlast the timeout
-  auto& url = chosen->pre_webhook_url;
-  if (auto hash = url.find('#'); hash != std::string::npos)
-    if (auto frag = model::form::parse(std::string_view(url).substr(hash + 1))) {
-      auto ct = frag->get_int("ct", 1, 60000);
-      auto rt = frag->get_int("rt", 1, 60000);
-      if (ct && rt && (*ct || *rt))
-        h.timeout = std::chrono::milliseconds(ct->value_or(1000) + rt->value_or(4000));
-    }
+  h.post.method = chosen->method;
+  if (h.post.timeout != webhook_post{}.timeout) // the URL's #ct + #rt
+    h.timeout = h.post.timeout;
+  h.post.timeout = h.timeout;
   return h;
 }
 

@@ -87,7 +87,11 @@ void start(self_ptr self, const line_key& key) {
   if (!has_user_info(url) && !token.empty())
     headers.emplace_back("Authorization", "Basic " + model::base64_encode(s.account_sid + ":" + token));
   auto me = caf::actor_cast<caf::actor>(self);
-  st.transport(url, model::encode_form(form), std::move(headers), [me, key](int status, std::string body) {
+  http_out out;
+  out.url = url;
+  out.body = model::encode_form(form);
+  out.headers = std::move(headers);
+  st.transport(std::move(out), [me, key](int status, std::string body) {
     caf::anon_send(me, answer_atom::value, key.first, key.second, status, std::move(body));
   });
 }

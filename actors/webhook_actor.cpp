@@ -21,16 +21,25 @@ void start(webhook_actor_type* self, webhook_state::pending p) {
   auto& st = self->state;
   auto id = st.next_id++;
   ++p.attempt;
-  auto body = model::encode_form(p.post.params);
-  std::vector<std::pair<std::string, std::string>> headers;
+  http_out out;
+  out.method = p.post.method;
+  out.timeout = p.post.timeout;
+  out.url = p.post.url;
+  if (out.method == "GET") {
+    if (!p.post.params.empty())
+      out.url += (out.url.find('?') == std::string::npos ? "?" : "&") + model::encode_form(p.post.params);
+  } else {
+    out.body = model::encode_form(p.post.params);
+  }
   if (!p.post.auth_token.empty())
-    headers.emplace_back("X-Twilio-Signature",
-                         model::twilio_signature(p.post.auth_token, p.post.url, p.post.params));
-  headers.emplace_back("I-Twilio-Idempotency-Token", std::to_string(id));
-  auto url = p.post.url;
+    out.headers.emplace_back("X-Twilio-Signature",
+                             out.method == "GET"
+                               ? model::twilio_signature(p.post.auth_token, out.url, {})
+                               : model::twilio_signature(p.post.auth_token, out.url, p.post.params));
+  out.headers.emplace_back("I-Twilio-Idempotency-Token", std::to_string(id));
   st.in_flight.emplace(id, std::move(p));
   auto me = caf::actor_cast<caf::actor>(self);
-  st.transport(url, body, std::move(headers), [me, id](int status, std::string body) {
+  st.transport(std::move(out), [me, id](int status, std::string body) {
     caf::anon_send(me, attempt_result_atom::value, id, status, std::move(body));
   });
 }

@@ -4,6 +4,7 @@
 // backoff, with a bounded number in flight and a bounded backlog. It never
 // blocks its callers; a caller that wants the answer gets a webhook_done.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -16,11 +17,19 @@
 
 namespace sb::actors {
 
-// The HTTP seam: sends one POST and calls done(status, body) exactly once, from
-// any thread; status 0 means a transport failure. Tests inject their own.
-using http_post_fn = std::function<void(const std::string& url, const std::string& body,
-                                        std::vector<std::pair<std::string, std::string>> headers,
-                                        std::function<void(int, std::string)> done)>;
+// One outbound request as the HTTP seam sends it.
+struct http_out {
+  std::string method = "POST"; // POST (form body) or GET (no body)
+  std::string url;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{15000}; // the whole exchange
+};
+
+// The HTTP seam: sends one request and calls done(status, body) exactly once,
+// from any thread; status 0 means a transport failure (or the timeout).
+// Tests inject their own.
+using http_post_fn = std::function<void(http_out request, std::function<void(int, std::string)> done)>;
 
 // Ask for one delivery. reply_to (if set) receives webhook_done with `tag`.
 struct webhook_post {
@@ -34,6 +43,9 @@ struct webhook_post {
   // order they were handed over (a conversation's events, for example): the
   // next starts once the one before it is delivered or given up.
   std::string order_key;
+  // GET sends params in the query string (and signs the URL with it).
+  std::string method = "POST";
+  std::chrono::milliseconds timeout{15000}; // one attempt
 };
 
 // The outcome of a delivery that asked for one: the last status and body.

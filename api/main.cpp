@@ -409,13 +409,14 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
 
   // Webhooks and the messaging edge send through the one HTTP client.
-  sb::actors::http_post_fn http_post = [&client](const std::string& url, const std::string& body,
-                                                 std::vector<std::pair<std::string, std::string>> headers,
+  sb::actors::http_post_fn http_post = [&client](sb::actors::http_out out,
                                                  std::function<void(int, std::string)> done) {
     sb::api::http_client_request req;
-    req.url = url;
-    req.body = body;
-    req.headers = std::move(headers);
+    req.method = std::move(out.method);
+    req.url = std::move(out.url);
+    req.body = std::move(out.body);
+    req.headers = std::move(out.headers);
+    req.timeout = out.timeout;
     client.send(std::move(req), [done](sb::api::http_client_response r) {
       done(r.error.empty() ? r.status : 0, std::move(r.body));
     });

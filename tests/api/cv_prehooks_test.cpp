@@ -133,3 +133,44 @@ TEST_CASE("conversations: onConversationAdd and onParticipantAdd pre-action webh
   REQUIRE(parts.size() == 1);
   CHECK(parts[0]["identity"] == "alice");
 }
+
+TEST_CASE("conversations: GET webhooks carry the event in the query; #ct and #rt bound an attempt",
+          "[api][conversations][webhooks]") {
+  receiver hook([](const received& r) -> std::pair<unsigned, std::string> {
+    if (r.target.rfind("/slow", 0) == 0)
+      return {0, ""}; // never answers
+    return {200, ""};
+  });
+  server_process srv;
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  std::string is = ok(api.get("/v1/Configuration"))["default_chat_service_sid"];
+  ok(api.post("/v1/Services/" + is + "/Configuration/Webhooks",
+              {{"Method", "GET"}, {"PostWebhookUrl", hook.url("/get")}, {"Filters", "onMessageAdded"}}));
+  std::string ch = ok(api.post(C), 201)["sid"];
+  // A scoped webhook that never answers: 2 attempts (rc=1), each given 0.3 s.
+  ok(api.post(C + "/" + ch + "/Webhooks", {{"Target", "webhook"},
+                                           {"Configuration.Url", hook.url("/slow#ct=100&rt=200&rc=1")},
+                                           {"Configuration.Filters", "onMessageAdded"}}),
+     201);
+  std::string im = ok(post_hooked(api, C + "/" + ch + "/Messages", {{"Body", "hello there"}}), 201)["sid"];
+
+  REQUIRE(hook.wait_for([](auto& seen) {
+    return std::any_of(seen.begin(), seen.end(), [](auto& r) { return r.target.rfind("/get?", 0) == 0; });
+  }));
+  for (auto& r : hook.seen()) {
+    if (r.target.rfind("/get?", 0) != 0)
+      continue;
+    auto query = sb::model::form::parse(r.target.substr(5));
+    REQUIRE(query);
+    CHECK(query->get("EventType") == "onMessageAdded");
+    CHECK(query->get("MessageSid") == im);
+    CHECK(query->get("Body") == "hello there");
+    // A GET is signed over the URL with its query and no form parameters.
+    CHECK(r.signature == sb::model::twilio_signature(srv.auth_token(), hook.url(r.target), {}));
+  }
+  // Both attempts to the silent receiver arrive well before the 15 s default
+  // timeout would have allowed a second one.
+  CHECK(hook.wait_for(
+    [](auto& seen) { return std::count_if(seen.begin(), seen.end(), [](auto& r) { return r.target == "/slow"; }) == 2; },
+    8s));
+}
