@@ -1,6 +1,7 @@
 #include "api/app.hpp"
 
 #include <chrono>
+#include <limits>
 #include <unordered_map>
 
 #include "api/routes.hpp"
@@ -10,6 +11,7 @@
 #include "model/sid.hpp"
 #include "model/signature.hpp"
 #include "model/conversations_json.hpp"
+#include "model/media.hpp"
 #include "model/taskrouter_json.hpp"
 
 namespace sb::api {
@@ -43,11 +45,21 @@ struct cv_job : job_common {
   caf::actor target; // the Conversations root, or the address actor for its ops
 };
 
+// A media request.
+struct media_job : job_common {
+  actors::media_call call;
+  // For links.content_direct_temporary: this server as the caller reached
+  // it, and the caller's auth token that signs the URL.
+  std::string direct_base;
+  std::string auth_token;
+};
+
 } // namespace
 } // namespace sb::api
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::cv_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::media_job>)
 
 namespace sb::api {
 
@@ -329,6 +341,62 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
   };
 }
 
+http_response render_media(const media_job& job, actors::media_reply& reply) {
+  http_response out;
+  if (auto* err = std::get_if<model::error>(&reply.value))
+    return error_response(model::http_status(err->kind), err->code, err->message);
+  if (std::holds_alternative<std::monostate>(reply.value)) {
+    out.status = 204;
+    out.content_type.clear();
+    return out;
+  }
+  auto& m = std::get<model::cv::media>(reply.value);
+  if (job.call.op == actors::media_op::content || job.call.op == actors::media_op::signed_content) {
+    // The whole file in one string: fine up to the upload limit, not a stream.
+    out.content_type = m.content_type;
+    out.body = std::move(reply.content);
+    return out;
+  }
+  auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() +
+                 model::cv::media_direct_url_ttl_s;
+  auto direct = job.auth_token.empty()
+                  ? std::string()
+                  : model::cv::media_content_url(job.direct_base, job.auth_token, m.sid, expires);
+  out.status = reply.created ? 201 : 200;
+  out.body = model::cv::to_json(m, job.base, direct).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+caf::behavior media_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor media,
+                                 std::chrono::seconds timeout, metrics::http_families families) {
+  self->state.directory = std::move(media);
+  self->state.timeout = timeout;
+  self->state.families = families;
+  return {
+    [=](std::shared_ptr<media_job>& job) {
+      // The call may hold a whole upload: moved, not copied; render looks
+      // only at its op.
+      auto call = std::move(job->call);
+      job->call = actors::media_call{};
+      job->call.op = call.op;
+      self->request(self->state.directory, self->state.timeout, std::move(call))
+        .then(
+          [=](actors::media_reply& reply) {
+            auto response = render_media(*job, reply);
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          },
+          [=](caf::error&) {
+            auto response = error_response(503, 20503, "The service did not answer in time");
+            observe(self->state, *job, response.status);
+            job->respond(std::move(response));
+          });
+    },
+  };
+}
+
 } // namespace
 
 app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
@@ -340,6 +408,9 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
   if (cfg_.conversations)
     for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
       cv_bridges_.push_back(sys_.spawn(cv_bridge_actor, cfg_.conversations, cfg_.actor_timeout, metrics_.http()));
+  if (cfg_.media)
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
+      media_bridges_.push_back(sys_.spawn(media_bridge_actor, cfg_.media, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -351,6 +422,9 @@ void app::stop() {
   for (auto& b : cv_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   cv_bridges_.clear();
+  for (auto& b : media_bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  media_bridges_.clear();
 }
 
 const account* app::authenticate(const std::string& authorization) const {
@@ -452,6 +526,99 @@ void app::handle_edge(http_request&& req, std::string_view path, std::string_vie
   caf::anon_send(bridge, std::move(job));
 }
 
+std::string app::request_base(const http_request& req) const {
+  if (!cfg_.edge_base.empty())
+    return cfg_.edge_base;
+  return (req.forwarded_proto.empty() ? std::string("http") : req.forwarded_proto) + "://" +
+         (req.forwarded_host.empty() ? req.host : req.forwarded_host);
+}
+
+void app::handle_media(http_request&& req, media_route_match&& route, std::string_view query, responder respond) {
+  auto start = clock_type::now();
+  auto answer = [&](http_response r) {
+    if (auto* fam = metrics_.http().requests)
+      fam->Add({{"route", route.pattern}, {"method", method_name(req.method)}, {"status", std::to_string(r.status)}})
+        .Increment();
+    respond(std::move(r));
+  };
+  const account* acct = authenticate(req.authorization);
+  if (!acct) {
+    auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+    return answer(std::move(r));
+  }
+  bool change = route.op == actors::media_op::upload || route.op == actors::media_op::remove;
+  if (change && cfg_.writable && !cfg_.writable->load(std::memory_order_acquire))
+    return answer(store_unavailable());
+  auto q = model::form::parse(query);
+  if (!q)
+    return answer(error_response(400, 20001, q.err().message));
+  auto job = std::make_shared<media_job>();
+  job->pattern = route.pattern;
+  job->method = method_name(req.method);
+  job->base = cfg_.conversations_base;
+  job->path = std::string(req.target.substr(0, req.target.find('?')));
+  job->start = start;
+  job->direct_base = request_base(req);
+  job->auth_token = acct->auth_token;
+  auto& call = job->call;
+  call.op = route.op;
+  call.account_sid = acct->sid;
+  call.service_sid = std::move(route.service_sid);
+  call.sid = std::move(route.sid);
+  if (call.op == actors::media_op::upload) {
+    // The file name: the Filename query parameter, else Content-Disposition's.
+    if (auto f = q->get("Filename"))
+      call.filename = *f;
+    else if (auto d = model::cv::content_disposition_filename(req.content_disposition))
+      call.filename = *d;
+    call.content_type = std::move(req.content_type);
+    call.content = std::move(req.body);
+  }
+  job->respond = std::move(respond);
+  auto& bridge = media_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % media_bridges_.size()];
+  caf::anon_send(bridge, std::move(job));
+}
+
+void app::handle_media_edge(http_request&& req, std::string_view path, std::string_view query, responder respond) {
+  constexpr const char* pattern = "/edge/media/{Sid}";
+  auto answer = [&](http_response r) {
+    if (auto* fam = metrics_.http().requests)
+      fam->Add({{"route", pattern}, {"method", method_name(req.method)}, {"status", std::to_string(r.status)}})
+        .Increment();
+    respond(std::move(r));
+  };
+  if (req.method != boost::beast::http::verb::get) {
+    auto r = error_response(405, 20004, "Method not allowed");
+    r.headers.emplace_back("Allow", "GET");
+    return answer(std::move(r));
+  }
+  auto sid = path.substr(std::string_view("/edge/media/").size());
+  if (!cfg_.media || !model::is_sid(sid, "ME"))
+    return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+  std::optional<long long> expires;
+  std::optional<std::string> signature;
+  if (auto q = model::form::parse(query)) {
+    if (auto e = q->get_int("Expires", 0, std::numeric_limits<long long>::max()); e && *e)
+      expires = **e;
+    signature = q->get("Signature");
+  }
+  if (!expires || !signature)
+    return answer(error_response(403, 20003, "The media URL is invalid or has expired"));
+  auto job = std::make_shared<media_job>();
+  job->pattern = pattern;
+  job->method = "GET";
+  job->path = std::string(path);
+  job->start = clock_type::now();
+  job->call.op = actors::media_op::signed_content;
+  job->call.sid = std::string(sid);
+  job->call.expires_unix = static_cast<std::int64_t>(*expires);
+  job->call.signature = *signature;
+  job->respond = std::move(respond);
+  auto& bridge = media_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % media_bridges_.size()];
+  caf::anon_send(bridge, std::move(job));
+}
+
 void app::handle(http_request&& req, responder respond) {
   auto start = clock_type::now();
   std::string_view target = req.target;
@@ -477,6 +644,25 @@ void app::handle(http_request&& req, responder respond) {
     handle_edge(std::move(req), path, query, std::move(respond));
     return;
   }
+  if (path.substr(0, 12) == "/edge/media/") {
+    handle_media_edge(std::move(req), path, query, std::move(respond));
+    return;
+  }
+  // Media Content Service paths, as on mcs.twilio.com or under /mcs or
+  // /conversations; routed before the form-body check (the body is a file).
+  std::string media_allowed;
+  if (cfg_.media) {
+    auto media_path = path;
+    for (std::string_view prefix : {"/mcs", "/conversations"})
+      if (media_path.substr(0, prefix.size()) == prefix && media_path.substr(prefix.size(), 4) == "/v1/") {
+        media_path.remove_prefix(prefix.size());
+        break;
+      }
+    if (auto m = match_media(req.method, media_path, media_allowed)) {
+      handle_media(std::move(req), std::move(*m), query, std::move(respond));
+      return;
+    }
+  }
   // Product prefix: /taskrouter/v1/... is the same as /v1/... on taskrouter's host.
   if (path.substr(0, 11) == "/taskrouter")
     path.remove_prefix(11);
@@ -493,6 +679,8 @@ void app::handle(http_request&& req, responder respond) {
       allowed = cv_allowed;
   }
   if (!route && !cv_route) {
+    if (allowed.empty())
+      allowed = media_allowed;
     if (!allowed.empty()) {
       count_direct("unmatched", 405);
       auto r = error_response(405, 20004, "Method not allowed");

@@ -22,6 +22,8 @@ struct account {
   std::string auth_token;
 };
 
+struct media_route_match;
+
 struct app_config {
   std::vector<account> accounts;
   std::string taskrouter_base = "https://taskrouter.twilio.com";
@@ -31,6 +33,9 @@ struct app_config {
   // The address configurations actor (/v1/Configuration/Addresses); invalid:
   // those routes answer 404.
   caf::actor addresses;
+  // The media actor (Conversations media, /v1/Services/{IS}/Media and
+  // /edge/media/{ME}); invalid: those routes answer 404.
+  caf::actor media;
   // The public base URL messaging gateways call this server at (/edge/...),
   // for checking their X-Twilio-Signature. Empty: the request's own scheme
   // and Host (or X-Forwarded-Proto and X-Forwarded-Host).
@@ -63,6 +68,15 @@ class app {
   // POST /edge/inbound and /edge/status: a messaging gateway's incoming
   // messages and status callbacks, signed with X-Twilio-Signature.
   void handle_edge(http_request&& req, std::string_view path, std::string_view query, responder respond);
+  // /v1/Services/{IS}/Media...: the Media Content Service (Basic auth; an
+  // upload's body is the file itself, not a form).
+  void handle_media(http_request&& req, media_route_match&& route, std::string_view query, responder respond);
+  // GET /edge/media/{ME}?Expires=..&Signature=..: a media's content without
+  // credentials, for a signed temporary URL (model::cv::media_content_url).
+  void handle_media_edge(http_request&& req, std::string_view path, std::string_view query, responder respond);
+  // This server's base URL as the request's sender reached it: edge_base,
+  // else the request's scheme and Host (or X-Forwarded-Proto and -Host).
+  std::string request_base(const http_request& req) const;
 
   caf::actor_system& sys_;
   caf::actor directory_;
@@ -70,6 +84,7 @@ class app {
   app_config cfg_;
   std::vector<caf::actor> bridges_;
   std::vector<caf::actor> cv_bridges_;
+  std::vector<caf::actor> media_bridges_;
   std::atomic<std::size_t> next_bridge_{0};
 };
 

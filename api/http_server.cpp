@@ -154,7 +154,8 @@ namespace {
 // the API reads. A fresh parser is made per request, as Beast requires.
 class request_parser final : public http::basic_parser<true> {
  public:
-  request_parser(http_session& owner, const http_server_config& cfg) : owner_(owner) {
+  request_parser(http_session& owner, const http_server_config& cfg)
+      : limit(cfg.body_limit), owner_(owner), cfg_(cfg) {
     body_limit(static_cast<std::uint64_t>(cfg.body_limit));
     header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(cfg.header_limit, std::numeric_limits<std::uint32_t>::max())));
@@ -163,6 +164,7 @@ class request_parser final : public http::basic_parser<true> {
   http_request request;
   bool http10 = false;
   bool expect_continue = false;
+  std::size_t limit; // the body limit this request got
 
  private:
   static void keep_first(std::string& slot, beast::string_view value) {
@@ -174,6 +176,10 @@ class request_parser final : public http::basic_parser<true> {
     request.method = method;
     request.target.assign(target.data(), target.size());
     http10 = version < 11;
+    if (cfg_.large_body && cfg_.large_body(method, request.target)) {
+      limit = cfg_.large_body_limit;
+      body_limit(static_cast<std::uint64_t>(limit));
+    }
   }
   void on_response_impl(int, beast::string_view, int, error_code&) override {}
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
@@ -183,6 +189,7 @@ class request_parser final : public http::basic_parser<true> {
       case http::field::authorization: keep_first(request.authorization, value); break;
       case http::field::content_type: keep_first(request.content_type, value); break;
       case http::field::if_match: keep_first(request.if_match, value); break;
+      case http::field::content_disposition: keep_first(request.content_disposition, value); break;
       case http::field::expect:
         expect_continue = beast::iequals(value, "100-continue");
         break;
@@ -216,6 +223,7 @@ class request_parser final : public http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   http_session& owner_;
+  const http_server_config& cfg_;
 };
 
 } // namespace
@@ -388,7 +396,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     http_response r;
     if (ec == http::error::body_limit) {
       r = error_response(413, 20001,
-                         "Request body exceeds " + std::to_string(core_->cfg.body_limit) + " bytes");
+                         "Request body exceeds " + std::to_string(parser_->limit) + " bytes");
     } else if (ec == http::error::header_limit) {
       r = error_response(431, 20001, "Request header fields too large");
     } else {

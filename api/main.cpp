@@ -22,12 +22,14 @@
 #include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/edge_actor.hpp"
+#include "actors/media_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "api/app.hpp"
 #include "api/carrier.hpp"
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
+#include "api/routes.hpp"
 #include "metrics/metrics.hpp"
 #include "model/sid.hpp"
 #include "store/database.hpp"
@@ -46,6 +48,7 @@ struct options {
   std::size_t io_threads = 1;
   std::size_t actor_threads = 0;
   std::size_t body_limit = 1 << 20;
+  std::size_t media_body_limit = 150 * 1024 * 1024;
   std::string ca_file;
   sb::store::durability durability = sb::store::durability::full;
   std::size_t task_retention_s = 15 * 60;
@@ -72,6 +75,9 @@ Options (each also read from the environment variable in brackets):
   --io-threads N        HTTP I/O threads [SWITCHBOARD_IO_THREADS] (1)
   --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (one per core)
   --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
+  --media-body-limit BYTES
+                        largest media upload (POST /v1/Services/{IS}/Media)
+                        [SWITCHBOARD_MEDIA_BODY_LIMIT] (157286400, 150 MB)
   --ca-file PEM         extra CAs to trust for https callbacks [SWITCHBOARD_CA_FILE]
   --durability MODE     full: an acknowledged change survives power loss;
                         normal: it survives a crash of the process;
@@ -153,6 +159,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_IO_THREADS")) to_size(*v, o.io_threads);
   if (auto v = env("SWITCHBOARD_ACTOR_THREADS")) to_size(*v, o.actor_threads);
   if (auto v = env("SWITCHBOARD_BODY_LIMIT")) to_size(*v, o.body_limit);
+  if (auto v = env("SWITCHBOARD_MEDIA_BODY_LIMIT")) to_size(*v, o.media_body_limit);
   if (auto v = env("SWITCHBOARD_CA_FILE")) o.ca_file = *v;
   if (auto v = env("SWITCHBOARD_DURABILITY")) {
     auto d = sb::store::parse_durability(*v);
@@ -235,6 +242,11 @@ bool parse_options(int argc, char** argv, options& o) {
       if (!value(o.ca_file)) return false;
     } else if (arg == "--body-limit") {
       if (!value(v) || !to_size(v, o.body_limit)) return false;
+    } else if (arg == "--media-body-limit") {
+      if (!value(v) || !to_size(v, o.media_body_limit)) {
+        std::cerr << "switchboard: --media-body-limit needs a number of bytes\n";
+        return false;
+      }
     } else if (arg == "--durability") {
       if (!value(v)) return false;
       auto d = sb::store::parse_durability(v);
@@ -480,6 +492,16 @@ int main(int argc, char** argv) {
   std::size_t restored_conversations = conversations_image->conversations.size();
   auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
   conversations_image.reset();
+  // Media: metadata in the store, content in DATA/media. Detached: it does
+  // file I/O.
+  sb::actors::media_options mopts;
+  mopts.dir = std::filesystem::path(opt.data) / "media";
+  mopts.store = store;
+  mopts.conversations = conversations;
+  mopts.auth_tokens = copts.auth_tokens;
+  mopts.fsync = opt.durability == sb::store::durability::full;
+  auto media = sys.spawn<caf::detached>(sb::actors::media_actor, mopts, std::move(recovered.media));
+  recovered.media.clear();
 
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});
@@ -489,6 +511,7 @@ int main(int argc, char** argv) {
   acfg.conversations_base = opt.conversations_base;
   acfg.conversations = conversations;
   acfg.addresses = addresses;
+  acfg.media = media;
   acfg.store = store;
   acfg.writable = writable;
   acfg.edge_base = opt.edge_base;
@@ -499,6 +522,8 @@ int main(int argc, char** argv) {
   scfg.port = static_cast<std::uint16_t>(opt.port);
   scfg.io_threads = opt.io_threads;
   scfg.body_limit = opt.body_limit;
+  scfg.large_body_limit = opt.media_body_limit;
+  scfg.large_body = sb::api::is_media_upload;
   sb::api::http_server server{scfg, [&app](sb::api::http_request&& req, sb::api::responder r) {
                                 app.handle(std::move(req), std::move(r));
                               }};
@@ -509,6 +534,7 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -542,6 +568,7 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
   {

@@ -280,4 +280,61 @@ std::optional<cv_route_match> match_conversations(verb method, std::string_view 
   return std::nullopt;
 }
 
+namespace {
+
+struct media_route {
+  verb method;
+  const char* pattern;
+  actors::media_op op;
+};
+
+const std::vector<media_route>& media_table() {
+  using actors::media_op;
+  static const std::vector<media_route> t{
+    {verb::post, "/v1/Services/*/Media", media_op::upload},
+    {verb::get, "/v1/Services/*/Media/*", media_op::fetch},
+    {verb::delete_, "/v1/Services/*/Media/*", media_op::remove},
+    {verb::get, "/v1/Services/*/Media/*/Content", media_op::content},
+  };
+  return t;
+}
+
+const std::vector<std::vector<std::string_view>>& media_split_patterns() {
+  static const auto v = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (auto& r : media_table())
+      out.push_back(segments(r.pattern));
+    return out;
+  }();
+  return v;
+}
+
+} // namespace
+
+std::optional<media_route_match> match_media(verb method, std::string_view path, std::string& allowed) {
+  std::vector<std::string_view> sids;
+  if (auto i = scan(media_table(), media_split_patterns(), method, path, sids, allowed)) {
+    auto& r = media_table()[*i];
+    media_route_match m{r.op, r.pattern, std::string(sids[0]), {}};
+    if (sids.size() > 1)
+      m.sid = std::string(sids[1]);
+    return m;
+  }
+  return std::nullopt;
+}
+
+bool is_media_upload(verb method, std::string_view target) {
+  if (method != verb::post)
+    return false;
+  auto path = target.substr(0, target.find('?'));
+  for (std::string_view prefix : {"/mcs", "/conversations"})
+    if (path.substr(0, prefix.size()) == prefix && path.substr(prefix.size(), 4) == "/v1/") {
+      path.remove_prefix(prefix.size());
+      break;
+    }
+  std::string allowed;
+  auto m = match_media(method, path, allowed);
+  return m && m->op == actors::media_op::upload;
+}
+
 } // namespace sb::api

@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "actors/cv_messages.hpp"
+#include "actors/media_actor.hpp"
 #include "actors/messages.hpp"
 
 namespace sb::api {
@@ -43,5 +44,23 @@ struct cv_route_match {
 // as match_taskrouter).
 std::optional<cv_route_match> match_conversations(boost::beast::http::verb method, std::string_view path,
                                                   std::string& allowed);
+
+struct media_route_match {
+  actors::media_op op;
+  const char* pattern;
+  std::string service_sid;
+  std::string sid; // ME, except for upload
+};
+
+// The Media Content Service operation for method and path (Twilio's MCS
+// paths under /v1/Services/{IS}/Media, with any product prefix already
+// removed), if any (same contract as match_taskrouter).
+std::optional<media_route_match> match_media(boost::beast::http::verb method, std::string_view path,
+                                             std::string& allowed);
+
+// True for a media upload (POST .../v1/Services/{IS}/Media, optionally
+// under /mcs or /conversations, any query): the requests the HTTP server
+// lets carry the larger media body limit. Decided from the request line.
+bool is_media_upload(boost::beast::http::verb method, std::string_view target);
 
 } // namespace sb::api

@@ -506,6 +506,21 @@ void fields_cv_address(F&& f, A& x) {
   times(f, x);
 }
 
+template <class F, class M>
+void fields_media(F&& f, M& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("service_sid", x.service_sid);
+  f("content_type", x.content_type);
+  f("filename", x.filename);
+  f("size", x.size);
+  f("author", x.author);
+  f("category", x.category);
+  f("message_sid", x.message_sid);
+  f("conversation_sid", x.conversation_sid);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -562,6 +577,8 @@ void visit_fields(F&& f, X& x) {
     fields_cv_webhook(f, x);
   else if constexpr (std::is_same_v<T, cv::address_configuration>)
     fields_cv_address(f, x);
+  else if constexpr (std::is_same_v<T, cv::media>)
+    fields_media(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -651,6 +668,7 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 12: return read_as<model::cv::message>(j);
       case 13: return read_as<model::cv::conversation_webhook>(j);
       case 14: return read_as<model::cv::address_configuration>(j);
+      case 15: return read_as<model::cv::media>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -711,7 +729,7 @@ const char* kind_name(std::size_t index) {
   static const char* names[] = {"workspace",  "activity",  "task_channel", "task_queue",
                                 "worker",     "workflow",  "task",         "reservation",
                                 "cv_service", "cv_config", "conversation", "participant",
-                                "message",    "cv_webhook", "cv_address"};
+                                "message",    "cv_webhook", "cv_address", "media"};
   static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }

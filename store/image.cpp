@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "store/codec.hpp"
 
@@ -24,6 +25,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   std::map<std::string, conversation_image> conversations;
   std::vector<std::pair<std::string, entity>> scoped;    // workspace rows
   std::vector<std::pair<std::string, entity>> cv_scoped; // conversation rows
+  std::vector<std::pair<std::string, model::cv::media>> media; // service rows
   auto& cv = out.conversations;
   for (auto& r : db.load_entities()) {
     auto e = decode(r.kind, r.doc);
@@ -43,6 +45,8 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           cv.services.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::address_configuration>) {
           cv.addresses.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::cv::media>) {
+          media.emplace_back(r.scope, std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
           conversations[r.sid].conversation = std::move(x);
         } else if constexpr (std::is_same_v<T, model::cv::participant> ||
@@ -78,6 +82,18 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           img.webhooks.push_back(std::move(x));
       },
       e);
+  }
+  {
+    std::set<std::string> services;
+    for (auto& s : cv.services)
+      services.insert(s.sid);
+    for (auto& [scope, m] : media) {
+      if (!services.count(scope)) {
+        orphan(scope);
+        continue;
+      }
+      out.media.push_back(std::move(m));
+    }
   }
   for (auto& [scope, e] : scoped) {
     auto it = images.find(scope);
@@ -135,6 +151,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
             [](auto& a, auto& b) { return a.account_sid < b.account_sid; });
   by_creation(cv.services);
   by_creation(cv.addresses);
+  by_creation(out.media);
   for (auto& [sid, img] : conversations) {
     by_creation(img.participants);
     by_creation(img.webhooks);

@@ -44,7 +44,11 @@ struct conversations_image {
 struct recovered {
   std::vector<std::shared_ptr<workspace_image>> workspaces; // by creation
   conversations_image conversations;
-  // Scopes whose owner (a workspace or a conversation) is gone (a delete
+  // Every account's Conversations media metadata (rows scoped by their
+  // service SID), by creation; media of a service that is gone is left out
+  // and its scope listed in orphan_scopes.
+  std::vector<model::cv::media> media;
+  // Scopes whose owner (a workspace, a conversation, a service) is gone (a delete
   // raced a last write): their rows are not restored and should be erased.
   std::vector<std::string> orphan_scopes;
   std::size_t entities = 0;

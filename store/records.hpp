@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/conversations.hpp"
+#include "model/media.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::store {
@@ -24,12 +25,14 @@ using entity = std::variant<model::workspace, model::activity, model::task_chann
                             model::cv::conversation, model::cv::participant,
                             model::cv::message, model::cv::conversation_webhook,
                             // Conversations address configurations (index 14).
-                            model::cv::address_configuration>;
+                            model::cv::address_configuration,
+                            // Conversations media metadata (index 15; the content is a file).
+                            model::cv::media>;
 
 // The kind names used as keys in the database, in the variant's order:
 // workspace, activity, task_channel, task_queue, worker, workflow, task,
 // reservation, cv_service, cv_config, conversation, participant, message,
-// cv_webhook, cv_address.
+// cv_webhook, cv_address, media.
 const char* kind_name(std::size_t index);
 std::optional<std::size_t> kind_index(std::string_view name);
 inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
@@ -50,7 +53,8 @@ inline const std::string& sid_of(const entity& e) {
 // Which entity a change is about. scope is the owner: the account for a
 // workspace, the workspace for everything in it; the account for a
 // Conversations service, configuration, conversation or address
-// configuration, the conversation for its participants, messages and webhooks.
+// configuration, the conversation for its participants, messages and webhooks,
+// the Conversations service for its media.
 struct key {
   std::string kind;
   std::string sid;

@@ -723,3 +723,58 @@ TEST_CASE("http_client bounds its queue and fails pending requests on stop", "[a
   auto after = send(client, req);
   CHECK(get_within(after).error == "client stopped");
 }
+
+TEST_CASE("server gives requests its predicate picks the larger body limit", "[api]") {
+  std::atomic<int> calls{0};
+  auto cfg = test_config();
+  cfg.body_limit = 1024;
+  cfg.large_body_limit = 8192;
+  cfg.large_body = [](http::verb method, std::string_view target) {
+    return method == http::verb::post && target.substr(0, 4) == "/big";
+  };
+  http_server server(cfg, [&calls](http_request&& r, responder respond) {
+    ++calls;
+    respond(text(std::to_string(r.body.size()) + " " + r.content_disposition));
+  });
+  server.start();
+  const std::string body(4096, 'a');
+  struct row {
+    const char* name;
+    std::string request;
+    unsigned status;
+    std::string answer;
+  };
+  const std::vector<row> rows = {
+      {"large route, declared length", post("/big?x=1", body, "Content-Disposition: attachment; filename=\"a.bin\"\r\n"),
+       200, "4096 attachment; filename=\"a.bin\""},
+      {"large route, chunked",
+       "POST /big HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n" + body + "\r\n0\r\n\r\n", 200,
+       "4096 "},
+      {"large route, over its own limit", post("/big", std::string(8193, 'a')), 413,
+       "{\"code\":20001,\"message\":\"Request body exceeds 8192 bytes\","
+       "\"more_info\":\"https://www.twilio.com/docs/errors/20001\",\"status\":413}"},
+      {"other route keeps body_limit", post("/x", body), 413,
+       "{\"code\":20001,\"message\":\"Request body exceeds 1024 bytes\","
+       "\"more_info\":\"https://www.twilio.com/docs/errors/20001\",\"status\":413}"},
+      {"GET on the large path keeps body_limit", "GET /big HTTP/1.1\r\nHost: h\r\nContent-Length: 4096\r\n\r\n" + body,
+       413,
+       "{\"code\":20001,\"message\":\"Request body exceeds 1024 bytes\","
+       "\"more_info\":\"https://www.twilio.com/docs/errors/20001\",\"status\":413}"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    test_client c(server.port());
+    c.write(r.request);
+    const auto res = c.read();
+    CHECK(res.result_int() == r.status);
+    CHECK(res.body() == r.answer);
+  }
+  CHECK(calls == 2);
+  // The limit is per request: after a large upload, the next request on the
+  // same connection is held to body_limit again.
+  test_client c(server.port());
+  c.write(post("/big", body) + post("/x", body));
+  CHECK(c.read().result_int() == 200);
+  CHECK(c.read().result_int() == 413);
+  CHECK(calls == 3);
+}

@@ -201,6 +201,12 @@ void compare(const model::cv::address_configuration& want, const model::cv::addr
   SAME(auto_creation.studio_retry_count); SAME(address_country); SAME(created); SAME(updated);
 }
 
+void compare(const model::cv::media& want, const model::cv::media& got) {
+  model::cv::media dflt;
+  SAME(sid); SAME(account_sid); SAME(service_sid); SAME(content_type); SAME(filename); SAME(size); SAME(author);
+  SAME(category); SAME(message_sid); SAME(conversation_sid); SAME(created); SAME(updated);
+}
+
 #undef SAME
 
 // One sample of every kind, in the variant's order.
@@ -209,7 +215,8 @@ std::vector<store::entity> samples() {
           test::sample_queue(),        test::sample_worker(),     test::sample_workflow(),
           test::sample_task(),         test::sample_reservation(), test::sample_cv_service(),
           test::sample_cv_config(),    test::sample_conversation(), test::sample_participant(),
-          test::sample_message(),      test::sample_cv_webhook(),  test::sample_cv_address()};
+          test::sample_message(),      test::sample_cv_webhook(),  test::sample_cv_address(),
+          test::sample_cv_media()};
 }
 
 // decode() that fails the test if it throws.
@@ -260,7 +267,7 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   const std::vector<std::string> names{"workspace", "activity",   "task_channel", "task_queue", "worker",
                                        "workflow",  "task",       "reservation",  "cv_service", "cv_config",
                                        "conversation", "participant", "message",  "cv_webhook",
-                                       "cv_address"};
+                                       "cv_address", "media"};
   REQUIRE(names.size() == all.size());
   for (std::size_t i = 0; i < names.size(); ++i)
     CHECK(store::kind_name(i) == names[i]);
@@ -441,6 +448,13 @@ TEST_CASE("missing and null fields keep their defaults, so older documents still
   CHECK(std::get<model::cv::address_configuration>(*ig).auto_creation.type == "default");
   CHECK(std::get<model::cv::address_configuration>(*ig).auto_creation.webhook_method == "POST");
   CHECK_FALSE(std::get<model::cv::address_configuration>(*ig).auto_creation.studio_retry_count);
+
+  auto me = safe_decode("media", R"({"sid":"ME1","filename":null})");
+  REQUIRE(me);
+  CHECK(std::get<model::cv::media>(*me).author == "system");
+  CHECK(std::get<model::cv::media>(*me).category == "media");
+  CHECK(std::get<model::cv::media>(*me).filename.empty());
+  CHECK(std::get<model::cv::media>(*me).size == 0);
 
   auto w = safe_decode("worker", R"({"sid":"WK1"})");
   REQUIRE(w);

@@ -398,3 +398,42 @@ TEST_CASE("recover restores every account's address configurations by creation",
     CHECK(again.conversations.conversations.empty());
   }
 }
+
+TEST_CASE("recover restores media by creation and drops the media of a service that is gone", "[store]") {
+  temp_dir dir;
+  auto db = store::open_sqlite(dir / "sb.db", store::durability::full);
+  const std::string is_gone = "ISgggggggggggggggggggggggggggggggg";
+  auto media = [](const std::string& sid, const std::string& service, std::int64_t created_us) {
+    auto m = test::sample_cv_media(sid, service);
+    m.created = at(created_us);
+    return m;
+  };
+  store::encoded_batch b;
+  b.puts.push_back(row_of(account, service("ISa", base_us + 10)));
+  b.puts.push_back(row_of(account_b, service("ISc", base_us + 10)));
+  b.puts.push_back(row_of("ISa", media("MEb", "ISa", base_us + 30)));
+  b.puts.push_back(row_of("ISc", media("MEc", "ISc", base_us + 20)));
+  b.puts.push_back(row_of("ISa", media("MEa", "ISa", base_us + 30)));
+  b.puts.push_back(row_of(is_gone, media("MEg", is_gone, base_us + 5)));
+  db->write(b);
+
+  auto r = store::recover(*db, 0, 100);
+  CHECK(r.entities == b.puts.size());
+  CHECK(sids(r.media) == std::vector<std::string>{"MEc", "MEa", "MEb"});
+  REQUIRE(r.media.size() == 3);
+  CHECK(r.media[2].filename == test::sample_cv_media().filename);
+  CHECK(r.media[2].size == test::sample_cv_media().size);
+  CHECK(r.orphan_scopes == std::vector<std::string>{is_gone});
+  CHECK(r.conversations.services.size() == 2);
+
+  SECTION("an erased media stays erased; the orphan scope's erase takes only its rows") {
+    store::encoded_batch del;
+    del.erases.emplace_back("media", "MEa");
+    del.erased_scopes = r.orphan_scopes;
+    db->write(del);
+    auto again = store::recover(*db, 0, 100);
+    CHECK(sids(again.media) == std::vector<std::string>{"MEc", "MEb"});
+    CHECK(again.orphan_scopes.empty());
+    CHECK(again.conversations.services.size() == 2);
+  }
+}

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/conversations.hpp"
+#include "model/media.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::test {
@@ -336,6 +337,24 @@ inline model::cv::address_configuration sample_cv_address(const std::string& sid
   x.address_country = "US";
   x.created = at(base_us + 33);
   x.updated = at(base_us + 34);
+  return x;
+}
+
+inline model::cv::media sample_cv_media(const std::string& sid = "ME00000000000000000000000000000001",
+                                        const std::string& service = "IS00000000000000000000000000000001") {
+  model::cv::media x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.service_sid = service;
+  x.content_type = "image/png";
+  x.filename = "photo «1».png";
+  x.size = 5'000'000'123;
+  x.author = "alice";
+  x.category = "media-other";
+  x.message_sid = "IM00000000000000000000000000000009";
+  x.conversation_sid = "CH00000000000000000000000000000009";
+  x.created = at(base_us + 35);
+  x.updated = at(base_us + 36);
   return x;
 }
 

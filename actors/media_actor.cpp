@@ -1,0 +1,333 @@
+#include "actors/media_actor.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <optional>
+
+#include "actors/cv_messages.hpp"
+#include "model/sid.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+using self_ptr = media_actor_type*;
+namespace cv = model::cv;
+namespace fs = std::filesystem;
+
+model::time_point now() { return std::chrono::system_clock::now(); }
+
+std::int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(now().time_since_epoch()).count();
+}
+
+media_reply fail(model::error e) { return media_reply{std::move(e), {}, false}; }
+
+media_reply unavailable() {
+  return fail(model::error{model::errc::unavailable, 20503,
+                           "The change could not be written to disk; the service refuses changes "
+                           "until its store accepts writes again"});
+}
+
+model::error missing(const media_call& c) {
+  return model::not_found("The requested resource /Services/" + c.service_sid + "/Media/" + c.sid +
+                          " was not found");
+}
+
+model::error forbidden() {
+  return model::error{model::errc::forbidden, 20003, "The media URL is invalid or has expired"};
+}
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// ------------------------------------------------------------------ files --
+
+bool fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Writes content as dir/name whole or not at all: a temporary file, fsynced
+// (when sync), renamed over name, then the directory fsynced. An error text
+// on failure, when the temporary file is gone again.
+std::optional<std::string> write_whole(const fs::path& dir, const std::string& name, std::string_view content,
+                                       bool sync) {
+  auto tmp = dir / (".upload-" + name);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno_text("cannot create a file in the media directory");
+  std::optional<std::string> err;
+  std::size_t done = 0;
+  while (!err && done < content.size()) {
+    auto n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      err = errno_text("cannot write the media file");
+    else
+      done += static_cast<std::size_t>(n);
+  }
+  if (!err && sync && ::fsync(fd) != 0)
+    err = errno_text("cannot sync the media file");
+  if (::close(fd) != 0 && !err)
+    err = errno_text("cannot close the media file");
+  if (!err && ::rename(tmp.c_str(), (dir / name).c_str()) != 0)
+    err = errno_text("cannot rename the media file");
+  if (err) {
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  if (sync && !fsync_dir(dir)) {
+    auto text = errno_text("cannot sync the media directory");
+    ::unlink((dir / name).c_str());
+    return text;
+  }
+  return std::nullopt;
+}
+
+// The whole file, or an error text.
+std::optional<std::string> read_whole(const fs::path& file, std::string& out) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_text("cannot open the media file");
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto text = errno_text("cannot read the media file");
+      ::close(fd);
+      return text;
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return std::nullopt;
+}
+
+// Removes the files no metadata names (and leftover temporary files).
+void remove_strays(self_ptr self) {
+  auto& st = self->state;
+  auto& dir = st.options.dir;
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (st.items.count(name) || !it->is_regular_file())
+      continue;
+    std::error_code rm;
+    if (fs::remove(it->path(), rm))
+      ++removed;
+  }
+  if (ec)
+    std::cerr << "switchboard: cannot read the media directory " << dir << ": " << ec.message() << "\n";
+  if (removed > 0 && st.options.fsync)
+    fsync_dir(dir);
+  for (auto& [sid, m] : st.items)
+    if (!fs::exists(dir / sid, ec))
+      std::cerr << "switchboard: the content of media " << sid << " is missing from " << dir << "\n";
+}
+
+// ---------------------------------------------------------------- handlers --
+
+// The caller's media at the path's service, or nullptr.
+cv::media* find(self_ptr self, const media_call& c) {
+  auto it = self->state.items.find(c.sid);
+  if (it == self->state.items.end() || it->second.account_sid != c.account_sid ||
+      it->second.service_sid != c.service_sid)
+    return nullptr;
+  return &it->second;
+}
+
+// The content of m into r.content; an error reply when it cannot be read.
+media_reply with_content(self_ptr self, const cv::media& m) {
+  media_reply r{m, {}, false};
+  if (auto err = read_whole(self->state.options.dir / m.sid, r.content))
+    return fail(model::error{model::errc::internal, 20500, "The content of media " + m.sid + " cannot be read: " + *err});
+  return r;
+}
+
+void store_upload(self_ptr self, caf::response_promise rp, const media_call& c) {
+  auto& st = self->state;
+  cv::media m;
+  m.sid = model::make_sid("ME");
+  m.account_sid = c.account_sid;
+  m.service_sid = c.service_sid;
+  m.content_type = c.content_type;
+  m.filename = c.filename;
+  m.size = static_cast<std::int64_t>(c.content.size());
+  m.created = m.updated = now();
+  if (auto err = write_whole(st.options.dir, m.sid, c.content, st.options.fsync)) {
+    std::cerr << "switchboard: media upload refused: " << *err << "\n";
+    rp.deliver(fail(model::error{model::errc::unavailable, 20503, "The media could not be stored: " + *err}));
+    return;
+  }
+  st.durable.put(m.service_sid, m.sid, store::entity{m});
+  st.items.emplace(m.sid, m);
+  st.durable.answer(self, std::move(rp), media_reply{std::move(m), {}, true}, true);
+  st.durable.settle(self);
+}
+
+void upload(self_ptr self, media_call& c) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<media_reply>();
+  if (!model::is_sid(c.service_sid, "IS")) {
+    rp.deliver(fail(model::not_found("The requested resource /Services/" + c.service_sid + " was not found")));
+    return;
+  }
+  if (auto e = cv::check_upload(c.content_type, c.filename, static_cast<std::int64_t>(c.content.size()))) {
+    rp.deliver(fail(*e));
+    return;
+  }
+  if (!st.options.conversations) {
+    store_upload(self, rp, c);
+    return;
+  }
+  // The service must exist in the caller's account: the root knows.
+  auto call = std::make_shared<media_call>(std::move(c));
+  cv_call q;
+  q.op = cv_op::service_fetch;
+  q.account_sid = call->account_sid;
+  q.service_sid = call->service_sid;
+  caf::response_promise promise = rp;
+  self->request(st.options.conversations, std::chrono::seconds(30), std::move(q))
+    .then(
+      [=](cv_reply& r) mutable {
+        if (auto* e = std::get_if<model::error>(&r.value)) {
+          promise.deliver(fail(*e));
+          return;
+        }
+        store_upload(self, promise, *call);
+        call->content = std::string(); // the bytes are on disk
+      },
+      [=](caf::error&) mutable {
+        promise.deliver(fail(model::error{model::errc::unavailable, 20503,
+                                          "The Conversations service did not answer in time"}));
+      });
+}
+
+void remove_media(self_ptr self, const cv::media& m, caf::response_promise rp) {
+  auto& st = self->state;
+  st.durable.erase("media", m.sid, m.service_sid);
+  auto file = st.options.dir / m.sid;
+  auto dir = st.options.dir;
+  bool sync = st.options.fsync;
+  auto sid = m.sid; // m lives in items
+  st.items.erase(sid);
+  // The metadata goes first; the file once that is committed (a crash in
+  // between leaves a file the next start removes), then the answer.
+  st.durable.after_commit(self, [file, dir, sync, rp]() mutable {
+    if (::unlink(file.c_str()) == 0 && sync)
+      fsync_dir(dir);
+    rp.deliver(media_reply{std::monostate{}, {}, false});
+  });
+}
+
+void handle(self_ptr self, media_call& c) {
+  if (c.op == media_op::upload)
+    return upload(self, c);
+  auto rp = self->make_response_promise<media_reply>();
+  auto& st = self->state;
+  if (c.op == media_op::signed_content) {
+    auto it = st.items.find(c.sid);
+    if (it == st.items.end() || !st.options.auth_tokens) {
+      rp.deliver(fail(forbidden()));
+      return;
+    }
+    auto token = st.options.auth_tokens->find(it->second.account_sid);
+    if (token == st.options.auth_tokens->end() ||
+        !cv::check_media_url_signature(token->second, c.sid, c.expires_unix, c.signature, now_unix())) {
+      rp.deliver(fail(forbidden()));
+      return;
+    }
+    rp.deliver(with_content(self, it->second));
+    return;
+  }
+  auto* m = find(self, c);
+  if (!m) {
+    rp.deliver(fail(missing(c)));
+    return;
+  }
+  switch (c.op) {
+    case media_op::fetch:
+      rp.deliver(media_reply{*m, {}, false});
+      return;
+    case media_op::content:
+      rp.deliver(with_content(self, *m));
+      return;
+    case media_op::remove:
+      remove_media(self, *m, rp);
+      return;
+    default:
+      rp.deliver(fail(model::error{model::errc::internal, 20500, "not a media operation"}));
+  }
+}
+
+} // namespace
+
+caf::behavior media_actor(media_actor_type* self, media_options options, std::vector<model::cv::media> recovered) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.durable.set_store(st.options.store);
+  std::error_code ec;
+  fs::create_directories(st.options.dir, ec);
+  if (ec)
+    std::cerr << "switchboard: cannot create the media directory " << st.options.dir << ": " << ec.message() << "\n";
+  for (auto& m : recovered) {
+    auto sid = m.sid;
+    st.items.emplace(std::move(sid), std::move(m));
+  }
+  remove_strays(self);
+  return {
+    [=](media_call& c) { handle(self, c); },
+    [=](const media_lookup& q) {
+      media_lookup_reply out;
+      auto& items = self->state.items;
+      for (auto& sid : q.sids) {
+        auto it = items.find(sid);
+        if (it != items.end() && it->second.account_sid == q.account_sid && it->second.service_sid == q.service_sid)
+          out.found.push_back(it->second);
+        else
+          out.missing.push_back(sid);
+      }
+      return out;
+    },
+    [=](const media_attach& a) {
+      auto& st = self->state;
+      for (auto& sid : a.sids) {
+        auto it = st.items.find(sid);
+        if (it == st.items.end() || it->second.account_sid != a.account_sid)
+          continue;
+        auto& m = it->second;
+        if (!m.message_sid.empty() && m.message_sid != a.message_sid)
+          continue;
+        if (m.message_sid == a.message_sid && m.conversation_sid == a.conversation_sid)
+          continue;
+        m.message_sid = a.message_sid;
+        m.conversation_sid = a.conversation_sid;
+        m.updated = now();
+        st.durable.put(m.service_sid, m.sid, store::entity{m});
+      }
+      st.durable.settle(self);
+    },
+    [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
+  };
+}
+
+} // namespace sb::actors
