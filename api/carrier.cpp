@@ -319,7 +319,7 @@ json message_json(const message_record& m) {
   j["direction"] = "outbound-api";
   j["error_code"] = m.error_code ? json(m.error_code) : json(nullptr);
   j["error_message"] = m.error_code && error_message ? json(*error_message) : json(nullptr);
-  j["from"] = m.from;
+  j["from"] = m.from.empty() ? json() : json(m.from);
   j["messaging_service_sid"] = m.messaging_service_sid.empty() ? json(nullptr) : json(m.messaging_service_sid);
   j["num_media"] = std::to_string(m.media_urls.size());
   j["num_segments"] = std::to_string(segments(model::cv::code_points(m.body)));
@@ -498,8 +498,17 @@ class carrier : public std::enable_shared_from_this<carrier> {
   http_response create(const carrier_account& acct, const model::form& f) {
     auto from = f.get("From");
     auto to = f.get("To");
-    if (auto bad = check_pair(from, to))
+    // With a messaging service and no From, Twilio picks the sender from the
+    // service's pool; here the message simply has none ("from": null).
+    bool pooled = (!from || from->empty()) && model::is_sid(f.get("MessagingServiceSid").value_or(""), "MG");
+    if (pooled) {
+      if (!to || to->empty())
+        return error_response(400, 21604, "A 'To' phone number is required.");
+      if (!address_channel(*to))
+        return error_response(400, 21211, "The 'To' number " + *to + " is not a valid phone number.");
+    } else if (auto bad = check_pair(from, to)) {
       return *bad;
+    }
     auto body = f.get("Body").value_or("");
     auto media = f.all("MediaUrl");
     if (body.empty() && media.empty())
@@ -516,7 +525,7 @@ class carrier : public std::enable_shared_from_this<carrier> {
     auto m = std::make_shared<message_record>();
     m->sid = model::make_sid(media.empty() ? "SM" : "MM");
     m->account_sid = acct.sid;
-    m->from = *from;
+    m->from = from.value_or("");
     m->to = *to;
     m->body = std::move(body);
     m->messaging_service_sid = f.get("MessagingServiceSid").value_or("");

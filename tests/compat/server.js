@@ -65,7 +65,7 @@ class LocalRequestClient extends twilio.RequestClient {
   }
 }
 
-function waitForReady(child, deadlineMs) {
+function waitForReady(child, deadlineMs, { credentials = true, name = 'server' } = {}) {
   return new Promise((resolve, reject) => {
     const info = { lines: [] };
     const rl = readline.createInterface({ input: child.stdout });
@@ -75,9 +75,9 @@ function waitForReady(child, deadlineMs) {
       cleanup();
       reject(new Error(`${msg}\nstdout:\n${info.lines.join('\n')}\nstderr:\n${stderr}`));
     };
-    const timer = setTimeout(() => fail(`server not ready within ${deadlineMs} ms`), deadlineMs);
-    const onExit = (code, signal) => fail(`server exited early (code ${code}, signal ${signal})`);
-    const onError = (err) => fail(`cannot start server: ${err.message}`);
+    const timer = setTimeout(() => fail(`${name} not ready within ${deadlineMs} ms`), deadlineMs);
+    const onExit = (code, signal) => fail(`${name} exited early (code ${code}, signal ${signal})`);
+    const onError = (err) => fail(`cannot start ${name}: ${err.message}`);
     function cleanup() {
       clearTimeout(timer);
       child.off('exit', onExit);
@@ -96,7 +96,7 @@ function waitForReady(child, deadlineMs) {
         cleanup();
         // Keep draining stdout so the server never blocks on a full pipe.
         child.stdout.resume();
-        if (!info.accountSid || !info.authToken) {
+        if (credentials && (!info.accountSid || !info.authToken)) {
           reject(new Error(`ready without credentials:\n${info.lines.join('\n')}`));
         } else {
           resolve(info);
@@ -106,22 +106,50 @@ function waitForReady(child, deadlineMs) {
   });
 }
 
-/**
- * Start a server. `extraAccounts` is a list of {sid, token} passed as
- * `--account SID:TOKEN`. Returns {port, baseUrl, accountSid, authToken,
- * client(sid?, token?), stop()}.
- */
-async function startServer({ extraAccounts = [] } = {}) {
+function binaryPath() {
   const bin = process.env.SWITCHBOARD_BIN || DEFAULT_BIN;
   if (!fs.existsSync(bin)) {
     throw new Error(`server binary not found at ${bin} (set SWITCHBOARD_BIN)`);
   }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-compat-'));
-  const args = ['--port', '0', '--data', dataDir];
-  for (const a of extraAccounts) args.push('--account', `${a.sid}:${a.token}`);
+  return bin;
+}
+
+function spawnTracked(bin, args) {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
+  return child;
+}
+
+// Stops `child` with SIGTERM, then SIGKILL after STOP_TIMEOUT_MS. Resolves to
+// {code, signal, forced}: `forced` is true when SIGTERM was not enough.
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return { code: child.exitCode, signal: child.signalCode, forced: false };
+  }
+  let forced = false;
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => { forced = true; child.kill('SIGKILL'); }, STOP_TIMEOUT_MS);
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  return { code, signal, forced };
+}
+
+/**
+ * Start a server. `extraAccounts` is a list of {sid, token} passed as
+ * `--account SID:TOKEN`; `extraArgs` are appended to the command line as
+ * they are (e.g. `--account-sid`, `--auth-token`, `--gateway`). Returns
+ * {port, baseUrl, accountSid, authToken, client(sid?, token?), stop()};
+ * stop() resolves to {code, signal, forced} (see stopChild).
+ */
+async function startServer({ extraAccounts = [], extraArgs = [] } = {}) {
+  const bin = binaryPath();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-compat-'));
+  const args = ['--port', '0', '--data', dataDir];
+  for (const a of extraAccounts) args.push('--account', `${a.sid}:${a.token}`);
+  args.push(...extraArgs);
+  const child = spawnTracked(bin, args);
 
   let info;
   try {
@@ -134,14 +162,9 @@ async function startServer({ extraAccounts = [] } = {}) {
   const baseUrl = `http://127.0.0.1:${info.port}`;
 
   async function stop() {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    const result = await stopChild(child);
     fs.rmSync(dataDir, { recursive: true, force: true });
+    return result;
   }
 
   function client(sid = info.accountSid, token = info.authToken) {
@@ -162,4 +185,38 @@ async function startServer({ extraAccounts = [] } = {}) {
   };
 }
 
-module.exports = { startServer, LocalRequestClient, twilio };
+/**
+ * Start `switchboard carrier` (the loopback phone network) on a free port.
+ * `accounts` is a non-empty list of {sid, token} passed as `--account
+ * SID:TOKEN`; `extraArgs` are appended as they are. Returns {port, baseUrl,
+ * process, client(sid, token), stop()}: client() is an official client whose
+ * https://api.twilio.com requests go to the carrier.
+ */
+async function startCarrier({ accounts, extraArgs = [] } = {}) {
+  if (!accounts || accounts.length === 0) throw new Error('startCarrier needs at least one account');
+  const bin = binaryPath();
+  const args = ['carrier', '--port', '0'];
+  for (const a of accounts) args.push('--account', `${a.sid}:${a.token}`);
+  args.push(...extraArgs);
+  const child = spawnTracked(bin, args);
+
+  let info;
+  try {
+    info = await waitForReady(child, READY_TIMEOUT_MS, { credentials: false, name: 'carrier' });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const baseUrl = `http://127.0.0.1:${info.port}`;
+
+  function client(sid = accounts[0].sid, token = accounts[0].token) {
+    const httpClient = new LocalRequestClient(baseUrl);
+    const c = twilio(sid, token, { httpClient });
+    c.trace = httpClient;
+    return c;
+  }
+
+  return { port: info.port, baseUrl, process: child, client, stop: () => stopChild(child) };
+}
+
+module.exports = { startServer, startCarrier, LocalRequestClient, twilio };
