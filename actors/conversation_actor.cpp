@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "actors/edge_actor.hpp"
+#include "actors/media_actor.hpp"
+#include "model/media.hpp"
 #include "model/sid.hpp"
 
 namespace sb::actors {
@@ -498,6 +500,8 @@ void send_out(self_ptr self, const cv::message& m) {
     for (auto& media : m.media)
       if (!media.source_url.empty())
         s.media_urls.push_back(media.source_url);
+      else
+        s.media_sids.push_back(media.sid);
     s.messaging_service_sid = st.conv.messaging_service_sid;
     sends.push_back(std::move(s));
   }
@@ -699,7 +703,7 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
     return cv_fail(*e);
   for (auto& m : media)
     if (!model::is_sid(m, "ME"))
-      return cv_fail(model::invalid_parameter("MediaSid " + m + " is not a media SID", 50511));
+      return cv_fail(model::invalid_parameter("MediaSid " + m + " is not a media SID", 50510));
   cv::message m;
   m.sid = model::make_sid("IM");
   m.account_sid = st.conv.account_sid;
@@ -710,8 +714,23 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
   m.body = body;
   m.attributes = p.get("Attributes").value_or("{}");
   m.participant_sid = author_participant(st, m.author);
-  for (auto& sid : media)
-    m.media.push_back(cv::media_ref{sid, "application/octet-stream", "", 0});
+  if (!media.empty() && !c.resolved_media)
+    return cv_fail(model::invalid_parameter("Media are not available on this server", 50510));
+  if (c.resolved_media) {
+    // Each messaging recipient's channel must carry them.
+    std::vector<model::cv::media> files;
+    for (auto& r : *c.resolved_media) {
+      model::cv::media f;
+      f.sid = r.sid;
+      f.content_type = r.content_type;
+      f.size = r.size;
+      files.push_back(std::move(f));
+    }
+    for (auto* rcpt : recipients(st, author_participant(st, m.author)))
+      if (auto e = cv::check_media_for_channel(rcpt->binding.type, files))
+        return cv_fail(*e);
+    m.media = *c.resolved_media;
+  }
   m.created = m.updated = now();
   if (auto e = apply_dates(p, m.created, m.updated))
     return cv_fail(*e);
@@ -721,6 +740,10 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
   activity(self);
   save_conversation(self);
   send_out(self, m);
+  if (!m.media.empty() && st.options.media) {
+    media_attach attach{m.account_sid, media, m.sid, m.conversation_sid};
+    st.durable.after_commit(self, [self, attach]() { self->send(self->state.options.media, attach); });
+  }
   return cv_one(m, true);
 }
 
@@ -1007,7 +1030,20 @@ std::optional<cv_pre_hook> pre_hook_of(self_ptr self, const cv_call& c, const ch
   return cv_pre_hook_for(event, fields, st.hooks, token_of(self));
 }
 
-// Starts a call: the write rate, then its pre-action webhook or the call.
+void start_hooked(self_ptr self, cv_call c, caf::response_promise rp);
+void start_call(self_ptr self, cv_call c, caf::response_promise rp);
+
+// Starts the calls that waited behind a held one.
+void drain(self_ptr self) {
+  auto& st = self->state;
+  while (!st.hooked && !st.stash.empty()) {
+    auto next = std::move(st.stash.front());
+    st.stash.pop_front();
+    start_call(self, std::move(next.call), std::move(next.rp));
+  }
+}
+
+// Starts a call: the write rate, its pre-action webhook, the call.
 void start_call(self_ptr self, cv_call c, caf::response_promise rp) {
   auto& st = self->state;
   // A gateway's status callbacks are not the client's writes: never refused.
@@ -1016,6 +1052,12 @@ void start_call(self_ptr self, cv_call c, caf::response_promise rp) {
                                     "Too many writes to this conversation; slow down and retry"}));
     return;
   }
+  start_hooked(self, std::move(c), std::move(rp));
+}
+
+// The pre-action webhook stage of a call, then the call.
+void start_hooked(self_ptr self, cv_call c, caf::response_promise rp) {
+  auto& st = self->state;
   const char* event = nullptr;
   auto hook = pre_hook_of(self, c, event);
   if (!hook) {
@@ -1048,11 +1090,7 @@ void pre_hook_answered(self_ptr self, int status, const std::string& body) {
   } else {
     apply_call(self, held.call, std::move(held.rp));
   }
-  while (!st.hooked && !st.stash.empty()) {
-    auto next = std::move(st.stash.front());
-    st.stash.pop_front();
-    start_call(self, std::move(next.call), std::move(next.rp));
-  }
+  drain(self);
 }
 
 } // namespace

@@ -38,6 +38,8 @@ struct conversation_options {
   // outbound sends).
   caf::actor addresses;
   caf::actor edge;
+  // Uploaded media (MediaSid on a message); invalid: MediaSid is refused.
+  caf::actor media;
 };
 
 struct conversation_state {

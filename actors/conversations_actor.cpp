@@ -1,5 +1,6 @@
 #include "actors/conversations_actor.hpp"
 #include "actors/address_actor.hpp"
+#include "actors/media_actor.hpp"
 
 #include <algorithm>
 #include <set>
@@ -664,7 +665,38 @@ void handle_call(self_ptr self, cv_call& c, caf::response_promise rp, bool hooke
       st.unique_names[{svc->sid, name}] = sid;
     }
   }
-  forward(self, rp, sid, std::move(c), binding, name);
+  // A message's media: the media actor says what they are before the
+  // conversation sees the message (unknown ones, or ones already sent with
+  // another message, refuse it).
+  auto sids = c.op == cv_op::message_create ? c.params.all("MediaSid") : std::vector<std::string>{};
+  bool well_formed = std::all_of(sids.begin(), sids.end(), [](auto& s) { return model::is_sid(s, "ME"); });
+  if (sids.empty() || !well_formed || !st.options.media)
+    return forward(self, rp, sid, std::move(c), binding, name);
+  self->request(st.options.media, std::chrono::seconds(30), media_lookup{c.account_sid, svc->sid, sids})
+    .then(
+      [=](media_lookup_reply& r) mutable {
+        if (!r.missing.empty()) {
+          rp.deliver(cv_fail(model::invalid_parameter("MediaSid " + r.missing.front() + " was not found in this service", 50510)));
+          return;
+        }
+        for (auto& m : r.found)
+          if (!m.message_sid.empty()) {
+            rp.deliver(cv_fail(model::invalid_parameter("Media " + m.sid + " was already sent with message " + m.message_sid,
+                                                        50508)));
+            return;
+          }
+        std::vector<cv::media_ref> refs;
+        for (auto& m : r.found)
+          refs.push_back(cv::media_ref{m.sid, m.content_type, m.filename, m.size, ""});
+        c.resolved_media = std::move(refs);
+        if (self->state.conversations.count(sid))
+          forward(self, rp, sid, std::move(c), binding, name);
+        else
+          rp.deliver(cv_fail(missing(sid)));
+      },
+      [=](caf::error&) mutable {
+        rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The media service did not answer"}));
+      });
 }
 
 void handle(self_ptr self, cv_call& c) {

@@ -55,6 +55,9 @@ struct cv_call {
   // the address configuration that asked for it (the conversation adds the
   // sender as participant and the configuration's scoped webhook).
   std::optional<model::cv::address_configuration> created_by;
+  // message_create with MediaSid: the media as the media actor knows them,
+  // filled in by the conversation before the message is added.
+  std::optional<std::vector<model::cv::media_ref>> resolved_media;
 };
 
 // A delivery receipt travels with the message it belongs to.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/form.hpp"
+#include "model/media.hpp"
 #include "model/signature.hpp"
 
 namespace sb::actors {
@@ -76,6 +77,12 @@ void start(self_ptr self, const line_key& key) {
     form.emplace_back("Body", s.body);
   for (auto& m : s.media_urls)
     form.emplace_back("MediaUrl", m);
+  // Uploaded media: URLs the gateway can fetch without credentials for a day.
+  auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(24))
+                   .count();
+  for (auto& sid : s.media_sids)
+    form.emplace_back("MediaUrl", model::cv::media_content_url(st.options.status_base, token, sid, expires));
   if (!s.messaging_service_sid.empty())
     form.emplace_back("MessagingServiceSid", s.messaging_service_sid);
   if (!st.options.status_base.empty())

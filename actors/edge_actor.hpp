@@ -40,7 +40,8 @@ struct edge_send {
   std::string from;    // the participant's proxy address
   std::string to;      // the participant's address
   std::string body;
-  std::vector<std::string> media_urls;
+  std::vector<std::string> media_urls; // offered as they are (an inbound message's)
+  std::vector<std::string> media_sids; // uploaded media: offered as signed /edge/media URLs
   std::string messaging_service_sid;
 };
 

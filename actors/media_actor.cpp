@@ -295,6 +295,7 @@ caf::behavior media_actor(media_actor_type* self, media_options options, std::ve
   }
   remove_strays(self);
   return {
+    [=](media_root_atom, caf::actor& root) { self->state.options.conversations = std::move(root); },
     [=](media_call& c) { handle(self, c); },
     [=](const media_lookup& q) {
       media_lookup_reply out;

@@ -116,6 +116,10 @@ struct media_state {
 
 using media_actor_type = caf::stateful_actor<media_state>;
 
+// Gives the media actor the Conversations root, which is spawned after it
+// (the root's conversations need the media actor): (atom, root).
+using media_root_atom = caf::atom_constant<caf::atom("media_root")>;
+
 // recovered: what a restart read back (store::recovered::media).
 caf::behavior media_actor(media_actor_type* self, media_options options,
                           std::vector<model::cv::media> recovered);

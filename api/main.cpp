@@ -488,20 +488,21 @@ int main(int argc, char** argv) {
   eopts.auth_tokens = copts.auth_tokens;
   auto edge = sys.spawn(sb::actors::edge_actor, eopts, http_post);
   copts.edge = edge;
-  auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
-  std::size_t restored_conversations = conversations_image->conversations.size();
-  auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
-  conversations_image.reset();
   // Media: metadata in the store, content in DATA/media. Detached: it does
   // file I/O.
   sb::actors::media_options mopts;
   mopts.dir = std::filesystem::path(opt.data) / "media";
   mopts.store = store;
-  mopts.conversations = conversations;
-  mopts.auth_tokens = copts.auth_tokens;
+  mopts.auth_tokens = copts.auth_tokens; // the root comes once it exists
   mopts.fsync = opt.durability == sb::store::durability::full;
   auto media = sys.spawn<caf::detached>(sb::actors::media_actor, mopts, std::move(recovered.media));
   recovered.media.clear();
+  copts.media = media;
+  auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
+  std::size_t restored_conversations = conversations_image->conversations.size();
+  auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
+  conversations_image.reset();
+  caf::anon_send(media, sb::actors::media_root_atom::value, conversations);
 
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});

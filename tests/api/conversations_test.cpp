@@ -194,7 +194,7 @@ TEST_CASE("conversations: bad input gets a Twilio error and changes nothing", "[
   error_is(api.post(C + "/" + ch + "/Messages", {{"Body", std::string(32 * 1024 + 1, 'x')}}), 400, 50511);
   error_is(api.post(C + "/" + ch + "/Messages", {{"Body", "x"}, {"Attributes", "{\"a\":\"" + std::string(4096, 'x') + "\"}"}}),
            400, 20001);
-  error_is(api.post(C + "/" + ch + "/Messages", {{"Body", "x"}, {"MediaSid", "not-a-sid"}}), 400, 50511);
+  error_is(api.post(C + "/" + ch + "/Messages", {{"Body", "x"}, {"MediaSid", "not-a-sid"}}), 400, 50510);
   error_is(api.get(C + "/" + ch + "/Messages", {{"Order", "sideways"}}), 400, 20001);
   CHECK(count(api, C + "/" + ch + "/Messages", "messages") == 1);
 

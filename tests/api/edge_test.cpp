@@ -369,3 +369,59 @@ TEST_CASE("edge: receipts and the bindings inbound messages follow survive a res
   REQUIRE(msgs.size() == 2);
   CHECK(msgs[1]["author"] == "+15551230001");
 }
+
+TEST_CASE("edge: uploaded media go out as signed URLs the gateway can fetch; unknown or over-limit media are refused",
+          "[api][edge][media]") {
+  carrier sim;
+  server_process srv(server_args(sim));
+  api_client api(srv.port(), account, token);
+  std::string is = ok(api.get("/v1/Configuration"))["default_chat_service_sid"];
+  auto upload = [&](const std::string& content, const std::string& type) {
+    return ok(api.raw(boost::beast::http::verb::post, "/v1/Services/" + is + "/Media?Filename=pic.png", content,
+                      {{"Authorization", api.authorization()}, {"Content-Type", type}}),
+              201)["sid"]
+      .get<std::string>();
+  };
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  auto me = upload(png, "image/png");
+
+  std::string ch = ok(api.post(C), 201)["sid"];
+  std::string mb = ok(api.post(C + "/" + ch + "/Participants", {{"MessagingBinding.Address", "+15551230001"},
+                                                                {"MessagingBinding.ProxyAddress", our_number}}),
+                      201)["sid"];
+  auto m = ok(api.post(C + "/" + ch + "/Messages", {{"Body", "Your receipt"}, {"MediaSid", me}}), 201);
+  REQUIRE(m["media"].size() == 1);
+  CHECK(m["media"][0]["sid"] == me);
+  CHECK(m["media"][0]["content_type"] == "image/png");
+  CHECK(m["media"][0]["size"] == 16);
+  // The media now belongs to the message.
+  CHECK(eventually([&] {
+    return ok(api.get("/v1/Services/" + is + "/Media/" + me))["message_sid"] == m["sid"];
+  }));
+
+  // The carrier got a MediaUrl it can fetch without credentials: the bytes come back.
+  REQUIRE(eventually([&] { return sim.messages().size() == 1; }, 10s));
+  auto urls = sim.messages()[0]["media_urls"];
+  REQUIRE(urls.size() == 1);
+  std::string url = urls[0];
+  auto prefix = "http://127.0.0.1:" + std::to_string(srv.port());
+  REQUIRE(url.rfind(prefix + "/edge/media/" + me + "?", 0) == 0);
+  http_connection plain(srv.port());
+  auto fetched = plain.send(boost::beast::http::verb::get, url.substr(prefix.size()), {}, {});
+  CHECK(fetched.status == 200);
+  CHECK(fetched.body == png);
+
+  auto before = ok(api.get(C + "/" + ch + "/Messages"))["messages"].size();
+  // Unknown media, media already sent, and WhatsApp's one-file limit: refused, nothing added.
+  error_is(api.post(C + "/" + ch + "/Messages", {{"MediaSid", "ME" + std::string(32, '0')}}), 400, 50510);
+  error_is(api.post(C + "/" + ch + "/Messages", {{"MediaSid", me}}), 400, 50508);
+  ok(api.post(C + "/" + ch + "/Participants", {{"MessagingBinding.Address", "whatsapp:+15551230002"},
+                                               {"MessagingBinding.ProxyAddress", "whatsapp:" + our_number}}),
+     201);
+  auto a = upload("one", "text/plain");
+  auto b = upload("two", "text/plain");
+  error_is(api.post(C + "/" + ch + "/Messages", {{"MediaSid", a}, {"MediaSid", b}}), 400, 21623);
+  CHECK(ok(api.get(C + "/" + ch + "/Messages"))["messages"].size() == before);
+  // One file is fine for both channels.
+  ok(api.post(C + "/" + ch + "/Messages", {{"MediaSid", a}}), 201);
+}
