@@ -316,6 +316,25 @@ http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
   return out;
 }
 
+// Sends a job's call to target and answers the job with render(job, reply),
+// or 503 when no answer comes in time.
+template <class Reply, class Call, class Job, class Render>
+void carry(caf::stateful_actor<bridge_state>* self, const caf::actor& target, Call call, std::shared_ptr<Job> job,
+           Render render) {
+  self->request(target, self->state.timeout, std::move(call))
+    .then(
+      [=](Reply& reply) {
+        auto response = render(*job, reply);
+        observe(self->state, *job, response.status);
+        job->respond(std::move(response));
+      },
+      [=](caf::error&) {
+        auto response = error_response(503, 20503, "The service did not answer in time");
+        observe(self->state, *job, response.status);
+        job->respond(std::move(response));
+      });
+}
+
 caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
                               std::chrono::seconds timeout, metrics::http_families families) {
   self->state.directory = std::move(root);
@@ -323,20 +342,8 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
   self->state.families = families;
   return {
     [=](std::shared_ptr<cv_job>& job) {
-      auto call = job->call;
       auto target = job->target ? job->target : self->state.directory;
-      self->request(target, self->state.timeout, std::move(call))
-        .then(
-          [=](actors::cv_reply& reply) {
-            auto response = render_cv(*job, reply);
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
-          },
-          [=](caf::error&) {
-            auto response = error_response(503, 20503, "The service did not answer in time");
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
-          });
+      carry<actors::cv_reply>(self, target, job->call, job, render_cv);
     },
   };
 }
@@ -381,18 +388,7 @@ caf::behavior media_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::a
       auto call = std::move(job->call);
       job->call = actors::media_call{};
       job->call.op = call.op;
-      self->request(self->state.directory, self->state.timeout, std::move(call))
-        .then(
-          [=](actors::media_reply& reply) {
-            auto response = render_media(*job, reply);
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
-          },
-          [=](caf::error&) {
-            auto response = error_response(503, 20503, "The service did not answer in time");
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
-          });
+      carry<actors::media_reply>(self, self->state.directory, std::move(call), job, render_media);
     },
   };
 }
