@@ -5,7 +5,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, twilio } = require('./server');
+const { startServer, expectRestError, twilio } = require('./server');
 
 const OTHER_SID = 'AC' + '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const OTHER_TOKEN = 'token-other-conversations';
@@ -26,21 +26,6 @@ after(async () => {
 
 const isSid = (prefix, s) => new RegExp(`^${prefix}[0-9a-f]{32}$`).test(s);
 const BASE = 'https://conversations.twilio.com';
-
-async function expectRestError(promise, status, code) {
-  let err;
-  try {
-    const v = await promise;
-    assert.fail(`expected ${status}/${code}, got ${JSON.stringify(v && v.toJSON ? v.toJSON() : v)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    err = e;
-  }
-  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err}`);
-  assert.equal(err.status, status);
-  assert.equal(err.code, code);
-  return err;
-}
 
 test('configuration, services and their webhook settings', async () => {
   const cfg = await cv.configuration().fetch();

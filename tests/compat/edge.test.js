@@ -8,7 +8,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const { EventEmitter } = require('node:events');
-const { startServer, startCarrier, twilio } = require('./server');
+const { startServer, startCarrier, expectRestError, twilio } = require('./server');
 
 const ACCOUNT_SID = 'AC' + '5e1d9c0ffee0b1a2c3d4e5f60718293a';
 const AUTH_TOKEN = 'edge-compat-token-0123456789';
@@ -136,21 +136,6 @@ async function eventually(fn, what, timeoutMs = WAIT_MS) {
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-}
-
-async function expectRestError(promise, status, code) {
-  let err;
-  try {
-    const v = await promise;
-    assert.fail(`expected ${status}/${code}, got ${JSON.stringify(v && v.toJSON ? v.toJSON() : v)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    err = e;
-  }
-  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message})`);
-  assert.equal(err.code, code, `code (message: ${err.message})`);
-  return err;
 }
 
 async function postForm(url, fields, headers = {}) {

@@ -219,4 +219,22 @@ async function startCarrier({ accounts, extraArgs = [] } = {}) {
   return { port: info.port, baseUrl, process: child, client, stop: () => stopChild(child) };
 }
 
-module.exports = { startServer, startCarrier, LocalRequestClient, twilio };
+// Awaits a call that must fail with the library's RestException of this
+// HTTP status and Twilio code; returns the exception.
+async function expectRestError(promise, status, code) {
+  const assert = require('node:assert/strict');
+  let err;
+  try {
+    const v = await promise;
+    assert.fail(`expected ${status}/${code}, got ${JSON.stringify(v && v.toJSON ? v.toJSON() : v)}`);
+  } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
+    err = e;
+  }
+  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err}`);
+  assert.equal(err.status, status, `status (message: ${err.message})`);
+  assert.equal(err.code, code, `code (message: ${err.message})`);
+  return err;
+}
+
+module.exports = { startServer, startCarrier, expectRestError, LocalRequestClient, twilio };
