@@ -1038,7 +1038,7 @@ void drain(self_ptr self) {
   auto& st = self->state;
   while (!st.hooked && !st.stash.empty()) {
     auto next = std::move(st.stash.front());
-    st.stash.pop_front();
+    st.stash.erase(st.stash.begin());
     start_call(self, std::move(next.call), std::move(next.rp));
   }
 }
@@ -1067,7 +1067,7 @@ void start_hooked(self_ptr self, cv_call c, caf::response_promise rp) {
   auto id = ++st.hook_id;
   hook->post.reply_to = caf::actor_cast<caf::actor>(self);
   hook->post.tag = "pre " + std::to_string(id);
-  st.hooked = conversation_state::held_call{std::move(c), std::move(rp)};
+  st.hooked = std::make_unique<conversation_state::held_call>(conversation_state::held_call{std::move(c), std::move(rp)});
   st.hooked_event = event;
   self->send(st.options.webhooks, std::move(hook->post));
   self->delayed_send(self, hook->timeout, pre_timeout_atom::value, id);

@@ -45,7 +45,7 @@ struct conversation_options {
 struct conversation_state {
   model::cv::conversation conv;
   std::vector<model::cv::participant> participants; // creation order
-  std::deque<model::cv::message> messages;          // index order
+  std::vector<model::cv::message> messages;         // index order
   std::vector<model::cv::conversation_webhook> webhooks;
   caf::actor directory;
   conversation_options options;
@@ -60,10 +60,10 @@ struct conversation_state {
     cv_call call;
     caf::response_promise rp;
   };
-  std::optional<held_call> hooked;
+  std::unique_ptr<held_call> hooked; // rare: kept out of line
   std::string hooked_event;
   std::uint64_t hook_id = 0;
-  std::deque<held_call> stash;
+  std::vector<held_call> stash; // (a deque allocates even when empty)
   // Token bucket for the write rate.
   double tokens = 0;
   caf::actor_clock::time_point refilled{};

@@ -434,7 +434,7 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
             n != st.unique_names.end() && n->second == conv_sid)
           st.unique_names.erase(n);
   };
-  self->request(actor, std::chrono::seconds(30), std::move(c))
+  self->request(actor, caf::infinite, std::move(c))
     .then(
       [=](cv_reply& r) mutable {
         auto& st = self->state;
@@ -501,7 +501,7 @@ void inbound_unbound(self_ptr self, caf::response_promise rp, cv_call c, cv::inb
   auto fail_unavailable = [rp]() mutable {
     rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The address configurations did not answer"}));
   };
-  self->request(st.options.addresses, std::chrono::seconds(30), address_lookup{c.account_sid, in.type, in.to})
+  self->request(st.options.addresses, caf::infinite, address_lookup{c.account_sid, in.type, in.to})
     .then(
       [=](address_lookup_reply& r) mutable {
         auto& st = self->state;
@@ -672,7 +672,7 @@ void handle_call(self_ptr self, cv_call& c, caf::response_promise rp, bool hooke
   bool well_formed = std::all_of(sids.begin(), sids.end(), [](auto& s) { return model::is_sid(s, "ME"); });
   if (sids.empty() || !well_formed || !st.options.media)
     return forward(self, rp, sid, std::move(c), binding, name);
-  self->request(st.options.media, std::chrono::seconds(30), media_lookup{c.account_sid, svc->sid, sids})
+  self->request(st.options.media, caf::infinite, media_lookup{c.account_sid, svc->sid, sids})
     .then(
       [=](media_lookup_reply& r) mutable {
         if (!r.missing.empty()) {

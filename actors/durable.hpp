@@ -104,6 +104,9 @@ class durable_writes {
     held_.clear();
     auto after = std::make_shared<std::vector<std::function<void()>>>(std::move(after_));
     after_.clear();
+    // No timeout of its own: in CAF 0.17 a request's timeout stays armed
+    // (and holds memory and the clock thread) for its whole length even
+    // after the answer; the HTTP bridge's deadline bounds what a client waits.
     // Runs in the owner's context (a response handler), while it lives.
     auto release = [this, held, after, unavailable](bool ok) {
       for (auto& [rp, r] : *held)
@@ -114,7 +117,7 @@ class durable_writes {
       else
         after_.insert(after_.begin(), std::make_move_iterator(after->begin()), std::make_move_iterator(after->end()));
     };
-    self->request(store_, std::chrono::seconds(30), store_sync{})
+    self->request(store_, caf::infinite, store_sync{})
       .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
   }
 

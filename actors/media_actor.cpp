@@ -206,7 +206,7 @@ void upload(self_ptr self, media_call& c) {
   q.account_sid = call->account_sid;
   q.service_sid = call->service_sid;
   caf::response_promise promise = rp;
-  self->request(st.options.conversations, std::chrono::seconds(30), std::move(q))
+  self->request(st.options.conversations, caf::infinite, std::move(q))
     .then(
       [=](cv_reply& r) mutable {
         if (auto* e = std::get_if<model::error>(&r.value)) {
