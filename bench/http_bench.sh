@@ -7,7 +7,8 @@
 # committing and the mean number of changes per commit, read from /metrics.
 #
 # usage: bench/http_bench.sh [seconds] [connections]      (defaults: 10, 64)
-# Needs: a build (scripts/setup), wrk, nginx-light, curl.
+# Needs: a build (scripts/setup), wrk, nginx-light, curl. Shared helpers:
+# bench/lib.sh.
 # SWITCHBOARD_BIN picks the binary; SWITCHBOARD_ARGS adds flags to every
 # server; DURABILITY_MODES (default "full normal memory") picks the settings;
 # DURABLE_CONNECTIONS (default: the connections argument, then 256) the
@@ -20,41 +21,8 @@ conns=${2:-64}
 bin=${SWITCHBOARD_BIN:-build/api/switchboard}
 modes=${DURABILITY_MODES:-full normal memory}
 durable_conns=${DURABLE_CONNECTIONS:-$conns 256}
-work=$(mktemp -d)
-server_pid=""
-nginx_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_server NAME [flags...]: a server on a free port with the fresh data
-# directory $work/NAME; sets server_pid, port, sid, token, base, auth. Returns
-# non-zero (output in $work/NAME.out) when it does not become ready.
-start_server() {
-  local name=$1; shift
-  "$bin" --port 0 --data "$work/$name" ${SWITCHBOARD_ARGS:-} "$@" > "$work/$name.out" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    grep -q '^ready port=' "$work/$name.out" && break
-    kill -0 "$server_pid" 2>/dev/null || { wait "$server_pid" 2>/dev/null || true; server_pid=""; return 1; }
-    sleep 0.1
-  done
-  grep -q '^ready port=' "$work/$name.out" || return 1
-  port=$(sed -n 's/^ready port=//p' "$work/$name.out")
-  read -r sid token < "$work/$name/credentials"
-  base="http://127.0.0.1:$port/v1"
-  auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
-}
-stop_server() {
-  [ -n "$server_pid" ] || return 0
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-}
-api() { curl -sf -u "$sid:$token" "$@"; }
-field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # A workspace with one queue (every worker) and one workflow to it; sets ws.
 set_up_workspace() {
@@ -74,33 +42,7 @@ wrk.headers["Authorization"] = "Basic $auth"
 LUA
 }
 
-# run_wrk wrk-args...: sets rps, p99, errors and wall (seconds the run took).
-run_wrk() {
-  local out t0 t1
-  t0=$(date +%s.%N)
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$@")
-  t1=$(date +%s.%N)
-  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errors=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-}
-# report label [more]: one line for the last run.
-report() {
-  printf '  %-28s %10.0f req/s   p99 %s%s%s\n' "$1" "$rps" "$p99" "${2:-}" "${errors:+   non-2xx: $errors}"
-}
-
-# metric NAME < exposition: the sum of NAME over all its label sets, or empty
-# when the exposition has no such series.
-metric() {
-  awk -v name="$1" '
-    { line = $0; sub(/\{[^}]*\}/, "", line); split(line, f, " ") }
-    f[1] == name { sum += f[2]; seen = 1 }
-    END { if (seen) printf "%.9g\n", sum }'
-}
-scrape() { curl -sf "http://127.0.0.1:$port/metrics" > "$1"; }
-
-echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t2 -c$conns -d${secs}s on the same machine"
+machine_line
 start_server data || { cat "$work/data.out"; exit 1; }
 set_up_workspace
 task=$(api -X POST "$base/Workspaces/$ws/Tasks" --data-urlencode 'Attributes={"type":"bench"}' | field sid | head -c 34)
@@ -115,35 +57,12 @@ create=$rps
 stop_server
 
 # Baseline: nginx serving a 12-byte static file.
-mkdir -p "$work/nginx/html" "$work/nginx/logs"
-printf 'hello world\n' > "$work/nginx/html/index.html"
-# nginx's workers run as an unprivileged user: the files must be readable.
-chmod 755 "$work" "$work/nginx" "$work/nginx/html"
-chmod 644 "$work/nginx/html/index.html"
-# A port below the ephemeral range (where wrk's own connections land) that
-# nothing listens on.
-nport=$((20000 + RANDOM % 10000))
-while ss -ltn "sport = :$nport" | grep -q LISTEN; do nport=$((20000 + RANDOM % 10000)); done
-cat > "$work/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-error_log $work/nginx/logs/error.log;
-pid $work/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server { listen 127.0.0.1:$nport; root $work/nginx/html; }
-}
-NGINX
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$nport/index.html" >/dev/null || { echo "nginx baseline did not serve the file"; cat "$work/nginx/logs/error.log"; exit 1; }
+start_nginx
 echo "baseline: nginx, one worker process, 12-byte static file"
 run_wrk "http://127.0.0.1:$nport/index.html"
 report "GET static file"
 nginx_rps=$rps
-kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+stop_nginx
 awk -v f="$fetch" -v c="$create" -v n="$nginx_rps" 'BEGIN {
   printf "ratio task fetch / nginx:  %.2f\n", f / n
   printf "ratio task create / nginx: %.2f\n", c / n }'
@@ -168,23 +87,7 @@ for mode in $modes; do
   run_wrk -s "$work/post.lua" "$base/Workspaces/$ws/Tasks"
   scrape "$work/after.prom"
   mode_rps[$mode]=$rps
-  store=""
-  for m in switchboard_store_commit_seconds_sum switchboard_store_commit_seconds_count \
-           switchboard_store_batch_changes_sum switchboard_store_batch_changes_count \
-           switchboard_store_write_failures_total; do
-    b=$(metric "$m" < "$work/before.prom"); a=$(metric "$m" < "$work/after.prom")
-    declare "d_${m#switchboard_store_}=$( [ -n "$a" ] && awk -v a="$a" -v b="${b:-0}" 'BEGIN {printf "%.9g", a - b}' )"
-  done
-  if [ -n "$d_commit_seconds_sum" ]; then
-    store=$(awk -v cs="$d_commit_seconds_sum" -v cc="$d_commit_seconds_count" -v bs="$d_batch_changes_sum" \
-                -v bc="$d_batch_changes_count" -v w="$wall" -v f="${d_write_failures_total:-0}" 'BEGIN {
-      printf("   disk share %.2f", cs / w)
-      printf("   changes/commit %s", (bc > 0 ? sprintf("%.1f", bs / bc) : "n/a"))
-      printf("   commits/s %.0f", cc / w)
-      if (f > 0) printf("   write failures %d", f) }')
-  else
-    store="   (no switchboard_store_* metrics)"
-  fi
+  store_figures "$work/before.prom" "$work/after.prom"
   report "POST task, $mode" "$store"
   stop_server
 done
