@@ -316,6 +316,19 @@ http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
   return out;
 }
 
+// Counts an answer the adapter gives without an actor.
+void count_answer(const metrics::registry& metrics, const char* route, boost::beast::http::verb method,
+                  unsigned status) {
+  if (auto* fam = metrics.http().requests)
+    fam->Add({{"route", route}, {"method", method_name(method)}, {"status", std::to_string(status)}}).Increment();
+}
+
+http_response not_allowed(const char* allow) {
+  auto r = error_response(405, 20004, "Method not allowed");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
 // Sends a job's call to target and answers the job with render(job, reply),
 // or 503 when no answer comes in time.
 template <class Reply, class Call, class Job, class Render>
@@ -444,16 +457,11 @@ void app::handle_edge(http_request&& req, std::string_view path, std::string_vie
   auto start = clock_type::now();
   const char* pattern = path == "/edge/inbound" ? "/edge/inbound" : "/edge/status";
   auto answer = [&](http_response r) {
-    if (auto* fam = metrics_.http().requests)
-      fam->Add({{"route", pattern}, {"method", method_name(req.method)}, {"status", std::to_string(r.status)}})
-        .Increment();
+    count_answer(metrics_, pattern, req.method, r.status);
     respond(std::move(r));
   };
-  if (req.method != boost::beast::http::verb::post) {
-    auto r = error_response(405, 20004, "Method not allowed");
-    r.headers.emplace_back("Allow", "POST");
-    return answer(std::move(r));
-  }
+  if (req.method != boost::beast::http::verb::post)
+    return answer(not_allowed("POST"));
   if (!cfg_.conversations)
     return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
   if (!req.body.empty() && !starts_with_nocase(req.content_type, "application/x-www-form-urlencoded"))
@@ -579,16 +587,11 @@ void app::handle_media(http_request&& req, media_route_match&& route, std::strin
 void app::handle_media_edge(http_request&& req, std::string_view path, std::string_view query, responder respond) {
   constexpr const char* pattern = "/edge/media/{Sid}";
   auto answer = [&](http_response r) {
-    if (auto* fam = metrics_.http().requests)
-      fam->Add({{"route", pattern}, {"method", method_name(req.method)}, {"status", std::to_string(r.status)}})
-        .Increment();
+    count_answer(metrics_, pattern, req.method, r.status);
     respond(std::move(r));
   };
-  if (req.method != boost::beast::http::verb::get) {
-    auto r = error_response(405, 20004, "Method not allowed");
-    r.headers.emplace_back("Allow", "GET");
-    return answer(std::move(r));
-  }
+  if (req.method != boost::beast::http::verb::get)
+    return answer(not_allowed("GET"));
   auto sid = path.substr(std::string_view("/edge/media/").size());
   if (!cfg_.media || !model::is_sid(sid, "ME"))
     return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
