@@ -134,7 +134,7 @@ async function eventually(fn, what, timeoutMs = WAIT_MS) {
     if (Date.now() >= deadline) {
       throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS)); // poll interval of a wait with a deadline
   }
 }
 
