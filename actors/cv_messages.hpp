@@ -56,7 +56,7 @@ struct cv_call {
   // sender as participant and the configuration's scoped webhook).
   std::optional<model::cv::address_configuration> created_by;
   // message_create with MediaSid: the media as the media actor knows them,
-  // filled in by the conversation before the message is added.
+  // filled in by the root before the conversation sees the call.
   std::optional<std::vector<model::cv::media_ref>> resolved_media;
 };
 

@@ -40,7 +40,6 @@ void finish(self_ptr self, const line_key& key, delivery_report report) {
     return;
   auto conversation = it->second.front().send.conversation;
   it->second.pop_front();
-  report.status && *report.status == model::cv::delivery_status::failed ? ++st.failed : ++st.sent;
   self->send(conversation, std::move(report));
   if (it->second.empty())
     st.lines.erase(it);

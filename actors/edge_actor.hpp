@@ -76,7 +76,6 @@ struct edge_state {
   http_post_fn transport;
   // (from, to) -> sends waiting; the front one is on the wire.
   std::map<std::pair<std::string, std::string>, std::deque<job>> lines;
-  std::uint64_t sent = 0, failed = 0;
   static inline const char* name = "messaging_edge";
 };
 
