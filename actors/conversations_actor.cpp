@@ -426,8 +426,10 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
   auto release = [=]() mutable {
     auto& st = self->state;
     if (!reserved_binding.first.empty())
-      if (auto b = st.bindings.find(reserved_binding); b != st.bindings.end() && b->second == conv_sid)
-        st.bindings.erase(b);
+      if (auto it = st.conversations.find(conv_sid); it != st.conversations.end())
+        if (auto b = st.bindings.find({it->second.conv.account_sid, reserved_binding.first, reserved_binding.second});
+            b != st.bindings.end() && b->second == conv_sid)
+          st.bindings.erase(b);
     if (!reserved_name.empty())
       if (auto it = st.conversations.find(conv_sid); it != st.conversations.end())
         if (auto n = st.unique_names.find({it->second.conv.chat_service_sid, reserved_name});
@@ -506,7 +508,7 @@ void inbound_unbound(self_ptr self, caf::response_promise rp, cv_call c, cv::inb
       [=](address_lookup_reply& r) mutable {
         auto& st = self->state;
         // Another message of the same pair may have created one meanwhile.
-        if (auto b = st.bindings.find({in.from, in.to}); b != st.bindings.end()) {
+        if (auto b = st.bindings.find({c.account_sid, in.from, in.to}); b != st.bindings.end()) {
           forward(self, rp, b->second, std::move(c), {}, {});
           return;
         }
@@ -535,7 +537,7 @@ void inbound_unbound(self_ptr self, caf::response_promise rp, cv_call c, cv::inb
         auto conv = new_conversation(a, *svc);
         start_timers(conv);
         adopt(self, conversation_seed{conv, {}, {}, {}, hooks_for(self, conv.account_sid, conv.chat_service_sid)});
-        st.bindings[{in.from, in.to}] = conv.sid;
+        st.bindings[{conv.account_sid, in.from, in.to}] = conv.sid;
         st.durable.put(conv.account_sid, conv.sid, store::entity{conv});
         // The record goes to the store ahead of anything the conversation
         // writes for this message, so its answer implies both are committed.
@@ -554,13 +556,7 @@ void inbound(self_ptr self, caf::response_promise rp, cv_call& c) {
     rp.deliver(cv_fail(in.err()));
     return;
   }
-  if (auto b = st.bindings.find({in->from, in->to}); b != st.bindings.end()) {
-    auto it = st.conversations.find(b->second);
-    if (it == st.conversations.end() || it->second.conv.account_sid != c.account_sid) {
-      rp.deliver(cv_fail(model::conflict("The binding " + in->from + " with " + in->to +
-                                         " belongs to another account", 50416)));
-      return;
-    }
+  if (auto b = st.bindings.find({c.account_sid, in->from, in->to}); b != st.bindings.end()) {
     forward(self, rp, b->second, std::move(c), {}, {});
     return;
   }
@@ -646,13 +642,13 @@ void handle_call(self_ptr self, cv_call& c, caf::response_promise rp, bool hooke
     auto address = c.params.get("MessagingBinding.Address").value_or("");
     auto proxy = c.params.get("MessagingBinding.ProxyAddress").value_or("");
     if (!address.empty() && !proxy.empty() && entry.conv.state != cv::conversation_state::closed) {
-      auto b = st.bindings.find({address, proxy});
+      auto b = st.bindings.find({c.account_sid, address, proxy});
       if (b != st.bindings.end())
         return done(cv_fail(model::conflict("A binding for this participant and proxy address already exists in Conversation " +
                                             b->second, 50416)),
                     false);
       binding = {address, proxy};
-      st.bindings[binding] = sid;
+      st.bindings[{c.account_sid, address, proxy}] = sid;
     }
   }
   if (c.op == cv_op::conversation_update) {
@@ -756,7 +752,7 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
       if (conv.state != cv::conversation_state::closed)
         for (auto& p : ci->participants)
           if (!p.binding.address.empty())
-            st.bindings[{p.binding.address, p.binding.proxy_address}] = conv.sid;
+            st.bindings[{conv.account_sid, p.binding.address, p.binding.proxy_address}] = conv.sid;
     }
   }
   return {
@@ -769,8 +765,12 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
     },
     [=](bindings_released& m) {
       auto& st = self->state;
-      for (auto& pair : m.pairs)
-        if (auto b = st.bindings.find(pair); b != st.bindings.end() && b->second == m.conversation_sid)
+      auto it = st.conversations.find(m.conversation_sid);
+      if (it == st.conversations.end())
+        return;
+      for (auto& [address, proxy] : m.pairs)
+        if (auto b = st.bindings.find({it->second.conv.account_sid, address, proxy});
+            b != st.bindings.end() && b->second == m.conversation_sid)
           st.bindings.erase(b);
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -37,7 +38,8 @@ struct conversations_state {
   std::map<std::uint64_t, std::string> order; // conversation SIDs in creation order
   std::uint64_t next_seq = 0;
   std::map<std::pair<std::string, std::string>, std::string> unique_names; // (service, name) -> CH
-  std::map<std::pair<std::string, std::string>, std::string> bindings;     // (address, proxy) -> CH
+  // (account, address, proxy) -> CH: the binding rule holds per account.
+  std::map<std::tuple<std::string, std::string, std::string>, std::string> bindings;
   durable_writes<cv_reply> durable;
   // Conversation creations waiting for their onConversationAdd pre-action
   // webhook, by request number.

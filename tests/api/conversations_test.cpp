@@ -438,3 +438,19 @@ TEST_CASE("conversations: post-action webhooks are signed, filtered, sent only w
   CHECK(svc[0] == "onConversationAdded");
   CHECK(count_of(svc, "onConversationAdded") == 2);
 }
+
+TEST_CASE("conversations: the binding rule holds per account", "[api][conversations]") {
+  server_process srv({"--account", other_account + ":" + other_token});
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  api_client other(srv.port(), other_account, other_token);
+  form binding{{"MessagingBinding.Address", "+15551230001"}, {"MessagingBinding.ProxyAddress", "+15559870000"}};
+  std::string mine = make_conversation(api);
+  ok(api.post(C + "/" + mine + "/Participants", binding), 201);
+  // Another account may hold the same pair; its refusal would have named our CH SID.
+  std::string theirs = make_conversation(other);
+  ok(other.post(C + "/" + theirs + "/Participants", binding), 201);
+  // Within one account the rule still holds.
+  auto again = api.post(C + "/" + make_conversation(api) + "/Participants", binding);
+  error_is(again, 409, 50416);
+  CHECK(again.json()["message"].get<std::string>().find(mine) != std::string::npos);
+}
