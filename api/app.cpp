@@ -526,7 +526,7 @@ void app::handle_edge(http_request&& req, std::string_view path, std::string_vie
       return;
     }
   }
-  auto& bridge = cv_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % cv_bridges_.size()];
+  auto& bridge = next_of(cv_bridges_);
   caf::anon_send(bridge, std::move(job));
 }
 
@@ -580,7 +580,7 @@ void app::handle_media(http_request&& req, media_route_match&& route, std::strin
     call.content = std::move(req.body);
   }
   job->respond = std::move(respond);
-  auto& bridge = media_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % media_bridges_.size()];
+  auto& bridge = next_of(media_bridges_);
   caf::anon_send(bridge, std::move(job));
 }
 
@@ -614,7 +614,7 @@ void app::handle_media_edge(http_request&& req, std::string_view path, std::stri
   job->call.expires_unix = static_cast<std::int64_t>(*expires);
   job->call.signature = *signature;
   job->respond = std::move(respond);
-  auto& bridge = media_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % media_bridges_.size()];
+  auto& bridge = next_of(media_bridges_);
   caf::anon_send(bridge, std::move(job));
 }
 
@@ -790,7 +790,7 @@ void app::handle(http_request&& req, responder respond) {
     call.page = page;
     call.webhooks_enabled = req.webhook_enabled == "true";
     job->target = actors::address_scoped(call.op) ? cfg_.addresses : cfg_.conversations;
-    auto& bridge = cv_bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % cv_bridges_.size()];
+    auto& bridge = next_of(cv_bridges_);
     caf::anon_send(bridge, std::move(job));
     return;
   }
@@ -806,7 +806,7 @@ void app::handle(http_request&& req, responder respond) {
   call.if_match = req.if_match;
   call.params = std::move(params);
   call.page = page;
-  auto& bridge = bridges_[next_bridge_.fetch_add(1, std::memory_order_relaxed) % bridges_.size()];
+  auto& bridge = next_of(bridges_);
   caf::anon_send(bridge, std::move(job));
 }
 

@@ -65,6 +65,10 @@ class app {
 
  private:
   const account* authenticate(const std::string& authorization) const;
+  // The next bridge of a pool, round robin.
+  const caf::actor& next_of(const std::vector<caf::actor>& pool) {
+    return pool[next_bridge_.fetch_add(1, std::memory_order_relaxed) % pool.size()];
+  }
   // POST /edge/inbound and /edge/status: a messaging gateway's incoming
   // messages and status callbacks, signed with X-Twilio-Signature.
   void handle_edge(http_request&& req, std::string_view path, std::string_view query, responder respond);
