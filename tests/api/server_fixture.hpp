@@ -234,16 +234,22 @@ inline exit_result run_to_exit(std::vector<std::string> args, std::chrono::milli
 // Another mode of the binary that prints "ready port=N" once listening (the
 // carrier simulator, say), run with `args` after the binary's path. Stopped
 // with SIGTERM, then SIGKILL, on the way out.
+// Whether a process's output has its whole "ready port=N" line yet, and N.
+inline bool printed_ready(const std::string& out) {
+  auto p = out.find("ready port=");
+  return p != std::string::npos && out.find('\n', p) != std::string::npos;
+}
+inline std::uint16_t ready_port(const std::string& out) {
+  auto p = out.find("ready port=") + std::strlen("ready port=");
+  return static_cast<std::uint16_t>(std::stoi(out.substr(p, out.find('\n', p) - p)));
+}
+
 class ready_process {
  public:
   explicit ready_process(std::vector<std::string> args, std::chrono::milliseconds timeout = 15s) {
     args.insert(args.begin(), binary_path());
-    auto ready = [](const std::string& out) {
-      auto p = out.find("ready port=");
-      return p != std::string::npos && out.find('\n', p) != std::string::npos;
-    };
     proc_.emplace(args);
-    if (!proc_->read_until(ready, timeout)) {
+    if (!proc_->read_until(printed_ready, timeout)) {
       std::string what;
       for (auto& a : args)
         what += (what.empty() ? "" : " ") + a;
@@ -251,9 +257,7 @@ class ready_process {
       proc_.reset();
       throw std::runtime_error(what);
     }
-    auto& out = proc_->output();
-    auto p = out.find("ready port=") + std::strlen("ready port=");
-    port_ = static_cast<std::uint16_t>(std::stoi(out.substr(p, out.find('\n', p) - p)));
+    port_ = ready_port(proc_->output());
   }
 
   std::uint16_t port() const { return port_; }
@@ -293,13 +297,9 @@ class server_process {
     std::vector<std::string> args{binary_path(), "--port", "0", "--listen", "127.0.0.1", "--data", data_dir_};
     for (auto& a : extra_args)
       args.push_back(std::move(a));
-    auto ready = [](const std::string& out) {
-      auto p = out.find("ready port=");
-      return p != std::string::npos && out.find('\n', p) != std::string::npos;
-    };
     try {
       proc_.emplace(args);
-      if (!proc_->read_until(ready, 15s))
+      if (!proc_->read_until(printed_ready, 15s))
         throw std::runtime_error("switchboard did not become ready; output:\n" + proc_->output());
     } catch (...) {
       // The destructor will not run: stop the process and drop the directory here.
@@ -309,9 +309,7 @@ class server_process {
         std::filesystem::remove_all(data_dir_, ec);
       throw;
     }
-    auto& out = proc_->output();
-    auto p = out.find("ready port=") + std::strlen("ready port=");
-    port_ = static_cast<std::uint16_t>(std::stoi(out.substr(p, out.find('\n', p) - p)));
+    port_ = ready_port(proc_->output());
     account_sid_ = field("account SID:");
     auth_token_ = field("auth token:");
     std::ifstream in{std::filesystem::path(data_dir_) / "credentials"};
