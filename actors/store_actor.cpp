@@ -1,5 +1,7 @@
 #include "actors/store_actor.hpp"
 
+#include <algorithm>
+
 #include "store/codec.hpp"
 
 namespace sb::actors {
@@ -167,6 +169,34 @@ caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::databas
       auto rp = self->make_response_promise<bool>();
       st.waiters.push_back(rp);
       return rp;
+    },
+    [=](store_load& l) -> store_rows {
+      auto& st = self->state;
+      store_rows out;
+      if (st.gone_scopes.count(l.scope))
+        return out;
+      try {
+        out.rows = st.db->load_scope(l.scope);
+      } catch (const store::store_error& e) {
+        out.error = e.what();
+        return out;
+      }
+      // Pending changes win over what the database holds.
+      for (auto& [k, c] : st.changes) {
+        if (c.scope != l.scope)
+          continue;
+        auto same = [&](const store::row& r) { return r.kind == k.kind && r.sid == k.sid; };
+        auto it = std::find_if(out.rows.begin(), out.rows.end(), same);
+        if (!c.doc) {
+          if (it != out.rows.end())
+            out.rows.erase(it);
+        } else if (it != out.rows.end()) {
+          it->doc = *c.doc;
+        } else {
+          out.rows.push_back(store::row{k.kind, k.sid, c.scope, *c.doc});
+        }
+      }
+      return out;
     },
     [=](commit_tick) {
       auto& st = self->state;

@@ -34,6 +34,18 @@ struct store_write {
   store::write_batch batch;
 };
 struct store_sync {};
+// Asks for the rows of one scope (a passive conversation's participants,
+// messages and webhooks) as the next commit would leave them: the
+// database's, with the changes still waiting for a commit applied (a
+// failing disk keeps them pending). Answered with store_rows; error is set
+// when the database could not be read.
+struct store_load {
+  std::string scope;
+};
+struct store_rows {
+  std::vector<store::row> rows;
+  std::string error;
+};
 
 struct store_options {
   std::chrono::seconds event_retention{30 * 24 * 3600};
@@ -75,3 +87,5 @@ caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::databas
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_write)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_sync)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_load)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_rows)

@@ -57,6 +57,9 @@ class database {
   virtual void write(const encoded_batch& batch) = 0;
   // Every stored entity.
   virtual std::vector<row> load_entities() = 0;
+  // The entities whose scope is `scope` (a passive conversation's
+  // participants, messages and webhooks), in no particular order.
+  virtual std::vector<row> load_scope(const std::string& scope) = 0;
   // The newest `limit` events of each scope at or after since_ms, oldest
   // first within each scope (scopes interleave in the order they were written).
   virtual std::vector<event_row> load_events(std::int64_t since_ms, std::size_t limit) = 0;

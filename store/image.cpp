@@ -17,7 +17,47 @@ void by_creation(std::vector<T>& v) {
   });
 }
 
+// Participants and webhooks by creation, messages by index. The record's
+// next message index is not rewritten with every message: it is the one
+// after the newest message (or the record's, when that was deleted).
+void put_in_order(conversation_image& img) {
+  by_creation(img.participants);
+  by_creation(img.webhooks);
+  std::sort(img.messages.begin(), img.messages.end(), [](auto& a, auto& b) { return a.index < b.index; });
+  if (!img.messages.empty())
+    img.conversation.next_message_index =
+      std::max<std::uint64_t>(img.conversation.next_message_index, img.messages.back().index + 1);
+}
+
+// Files one of a conversation's scoped entities into its image.
+void add_scoped(conversation_image& img, entity& e) {
+  std::visit(
+    [&](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, model::cv::participant>)
+        img.participants.push_back(std::move(x));
+      else if constexpr (std::is_same_v<T, model::cv::message>)
+        img.messages.push_back(std::move(x));
+      else if constexpr (std::is_same_v<T, model::cv::conversation_webhook>)
+        img.webhooks.push_back(std::move(x));
+    },
+    e);
+}
+
 } // namespace
+
+conversation_image conversation_from_rows(model::cv::conversation conv, const std::vector<row>& rows) {
+  conversation_image img;
+  img.conversation = std::move(conv);
+  for (auto& r : rows) {
+    auto e = decode(r.kind, r.doc);
+    if (!e)
+      throw store_error("cannot restore " + r.kind + " " + r.sid + ": " + e.err().message);
+    add_scoped(img, *e);
+  }
+  put_in_order(img);
+  return img;
+}
 
 recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_events) {
   recovered out;
@@ -70,18 +110,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
       orphan(scope);
       continue;
     }
-    auto& img = it->second;
-    std::visit(
-      [&](auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, model::cv::participant>)
-          img.participants.push_back(std::move(x));
-        else if constexpr (std::is_same_v<T, model::cv::message>)
-          img.messages.push_back(std::move(x));
-        else if constexpr (std::is_same_v<T, model::cv::conversation_webhook>)
-          img.webhooks.push_back(std::move(x));
-      },
-      e);
+    add_scoped(it->second, e);
   }
   {
     std::set<std::string> services;
@@ -153,10 +182,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   by_creation(cv.addresses);
   by_creation(out.media);
   for (auto& [sid, img] : conversations) {
-    by_creation(img.participants);
-    by_creation(img.webhooks);
-    std::sort(img.messages.begin(), img.messages.end(),
-              [](auto& a, auto& b) { return a.index < b.index; });
+    put_in_order(img);
     cv.conversations.push_back(std::move(img));
   }
   std::stable_sort(cv.conversations.begin(), cv.conversations.end(), [](auto& a, auto& b) {

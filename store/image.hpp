@@ -61,4 +61,9 @@ struct recovered {
 // the data would silently lose the rest.
 recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_events);
 
+// One conversation brought back from its scope's rows (a passive
+// conversation started again), in the order recover() gives. Rows of other
+// kinds are ignored; one that cannot be decoded throws store_error naming it.
+conversation_image conversation_from_rows(model::cv::conversation conv, const std::vector<row>& rows);
+
 } // namespace sb::store

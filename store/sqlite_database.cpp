@@ -270,6 +270,23 @@ class sqlite_database final : public database {
     return out;
   }
 
+  std::vector<row> load_scope(const std::string& scope) override {
+    if (!load_scope_)
+      load_scope_ = std::make_unique<statement>(db_, "SELECT kind, sid, scope, doc FROM entities WHERE scope = ?1");
+    auto& s = *load_scope_;
+    s.bind(1, scope);
+    std::vector<row> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+      out.push_back(row{s.text(0), s.text(1), s.text(2), s.text(3)});
+    std::string error = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+    sqlite3_reset(s.get());
+    sqlite3_clear_bindings(s.get());
+    if (!error.empty())
+      throw store_error("cannot read the rows of " + scope + ": " + error);
+    return out;
+  }
+
   std::vector<event_row> load_events(std::int64_t since_ms, std::size_t limit) override {
     // Newest pack first, so each scope keeps its newest `limit`.
     statement s(db_, "SELECT scope, body FROM event_packs WHERE newest_ms >= ?1 ORDER BY seq DESC");
@@ -377,7 +394,7 @@ class sqlite_database final : public database {
   }
 
   sqlite3* db_ = nullptr;
-  std::unique_ptr<statement> put_, erase_, erase_scope_, erase_scope_events_, event_;
+  std::unique_ptr<statement> put_, erase_, erase_scope_, erase_scope_events_, event_, load_scope_;
 };
 
 } // namespace

@@ -35,6 +35,11 @@ class flaky_database final : public store::database {
     real_->write(b);
   }
   std::vector<store::row> load_entities() override { return real_->load_entities(); }
+  std::vector<store::row> load_scope(const std::string& scope) override {
+    if (failing_reads)
+      throw store::store_error("disk I/O error");
+    return real_->load_scope(scope);
+  }
   std::vector<store::event_row> load_events(std::int64_t since_ms, std::size_t limit) override {
     return real_->load_events(since_ms, limit);
   }
@@ -42,6 +47,7 @@ class flaky_database final : public store::database {
 
   int calls = 0;
   bool failing = false;
+  bool failing_reads = false;
   std::vector<store::encoded_batch> attempts;
 
  private:
@@ -410,4 +416,64 @@ TEST_CASE("an erased scope drops the earlier pending changes of that scope", "[a
     CHECK(stored.count("task/WT2") == 1);
     CHECK(f.stored_events() == std::vector<std::string>{"EV2"});
   }
+}
+
+// A passive conversation comes back from store_load: the database's rows of
+// one scope with the changes still pending (a failing disk keeps them)
+// applied over them, nothing of other scopes, and a clear error when the
+// database cannot be read.
+TEST_CASE("store writer: store_load answers a scope's rows, pending changes included", "[store]") {
+  store_fixture f;
+  auto load = [&](const std::string& scope) {
+    std::optional<actors::store_rows> out;
+    f.self->send(f.store, actors::store_load{scope});
+    f.sched.run();
+    f.self->receive([&](actors::store_rows& r) { out = std::move(r); }, caf::after(std::chrono::seconds(0)) >> [] {});
+    REQUIRE(out);
+    return *out;
+  };
+  auto versions = [](const actors::store_rows& r) {
+    std::map<std::string, std::uint64_t> out;
+    for (auto& row : r.rows) {
+      auto e = store::decode(row.kind, row.doc);
+      REQUIRE(e);
+      out[row.sid] = std::get<model::task>(*e).version;
+    }
+    return out;
+  };
+  f.write(puts(ws1, {task("WT1", 1), task("WT2", 1)}));
+  f.write(puts(ws2, {task("WT9", 1)}));
+  f.sync();
+  REQUIRE(f.synced());
+  CHECK(versions(load(ws1)) == std::map<std::string, std::uint64_t>{{"WT1", 1}, {"WT2", 1}});
+
+  // The disk fails: an update, an erase and a new row wait in memory.
+  f.db->failing = true;
+  auto b = puts(ws1, {task("WT1", 2), task("WT3", 1)});
+  b.changes.push_back(store::erase("task", "WT2", ws1));
+  f.write(std::move(b));
+  f.sync();
+  CHECK_FALSE(f.synced());
+  auto pending = load(ws1);
+  CHECK(pending.error.empty());
+  CHECK(versions(pending) == std::map<std::string, std::uint64_t>{{"WT1", 2}, {"WT3", 1}});
+  CHECK(versions(load(ws2)) == std::map<std::string, std::uint64_t>{{"WT9", 1}});
+
+  // A database that cannot be read says so.
+  f.db->failing_reads = true;
+  auto failed = load(ws1);
+  CHECK(failed.rows.empty());
+  CHECK(failed.error.find("disk I/O error") != std::string::npos);
+  f.db->failing_reads = false;
+
+  // The retry commits what waited; then an erased scope has nothing left.
+  f.db->failing = false;
+  f.advance(std::chrono::milliseconds(250));
+  CHECK(versions(load(ws1)) == std::map<std::string, std::uint64_t>{{"WT1", 2}, {"WT3", 1}});
+  store::write_batch del;
+  del.erased_scopes.push_back(ws1);
+  f.write(std::move(del));
+  f.sync();
+  REQUIRE(f.synced());
+  CHECK(load(ws1).rows.empty());
 }
