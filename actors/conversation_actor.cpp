@@ -165,19 +165,51 @@ void set_state(self_ptr self, cv::conversation_state s) {
 }
 
 // A message or a new participant: an inactive conversation is active again
-// and the timers count from now.
+// and the timers count from now. When that changed the record, it is saved
+// and the directory's copy (lists) follows. A message alone leaves the
+// record as it was: its next index is not written each time but derived
+// from the messages when the conversation is read back (store/image.cpp).
 void activity(self_ptr self) {
   auto& st = self->state;
-  if (st.conv.state == cv::conversation_state::inactive)
+  bool changed = false;
+  if (st.conv.state == cv::conversation_state::inactive) {
     set_state(self, cv::conversation_state::active);
-  if (!st.conv.timer_inactive.empty() || !st.conv.timer_closed.empty())
+    changed = true;
+  }
+  if (!st.conv.timer_inactive.empty() || !st.conv.timer_closed.empty()) {
     arm_timers(self);
+    changed = true;
+  }
+  if (changed) {
+    save_conversation(self);
+    publish(self);
+  }
+}
+
+// Quiet: nothing of its own in flight, so stopping loses nothing.
+bool quiet(const conversation_state& st) {
+  return !st.hooked && st.stash.empty() && !st.deleted && st.outstanding == 0 && st.durable.quiet();
+}
+
+// The idle check: tells the root once the conversation has been idle for
+// passivate_after and is quiet; looks again after another period either way.
+void check_idle(self_ptr self) {
+  auto& st = self->state;
+  auto period = st.options.passivate_after;
+  auto idle = self->clock().now() - st.last_active;
+  if (idle >= period && quiet(st))
+    self->send(st.directory, cv_idle{st.conv.sid});
+  st.timers.schedule(self, "idle", idle >= period ? period : std::chrono::duration_cast<model::millis>(period - idle));
 }
 
 void on_timers(self_ptr self) {
   auto& st = self->state;
   bool changed = false;
   for (auto& key : st.timers.due(self)) {
+    if (key == "idle") {
+      check_idle(self);
+      continue;
+    }
     auto before = st.conv.state;
     if (key == "inactive" && st.conv.state == cv::conversation_state::active) {
       set_state(self, cv::conversation_state::inactive);
@@ -362,7 +394,6 @@ cv_reply participant_create(self_ptr self, const cv_call& c) {
   st.participants.push_back(np);
   save(self, np);
   activity(self);
-  save_conversation(self);
   return cv_one(np, true);
 }
 
@@ -507,6 +538,7 @@ void send_out(self_ptr self, const cv::message& m) {
   }
   if (sends.empty())
     return;
+  st.outstanding += static_cast<std::uint32_t>(sends.size()); // each ends with a delivery_report
   st.durable.after_commit(self, [self, sends = std::move(sends)]() mutable {
     for (auto& s : sends)
       self->send(self->state.options.edge, std::move(s));
@@ -669,7 +701,6 @@ cv_reply inbound_message(self_ptr self, const cv_call& c) {
   st.messages.push_back(m);
   save(self, m);
   activity(self);
-  save_conversation(self);
   // Inbound actions always fire their events (only REST calls need
   // X-Twilio-Webhook-Enabled), in this order.
   if (added) {
@@ -738,7 +769,6 @@ cv_reply message_create(self_ptr self, const cv_call& c) {
   st.messages.push_back(m);
   save(self, m);
   activity(self);
-  save_conversation(self);
   send_out(self, m);
   if (!m.media.empty() && st.options.media) {
     media_attach attach{m.account_sid, media, m.sid, m.conversation_sid};
@@ -782,6 +812,10 @@ cv_reply message_delete(self_ptr self, const cv_call& c) {
   if (it == st.messages.end())
     return cv_fail(missing(c.sid));
   st.durable.erase("message", it->sid, st.conv.sid);
+  // The next index is derived from the messages at recovery: with the
+  // newest one gone the record must carry it, or the index would be reused.
+  if (std::next(it) == st.messages.end())
+    save_conversation(self);
   st.messages.erase(it);
   return cv_reply{std::monostate{}};
 }
@@ -1045,7 +1079,6 @@ void drain(self_ptr self) {
 
 // Starts a call: the write rate, its pre-action webhook, the call.
 void start_call(self_ptr self, cv_call c, caf::response_promise rp) {
-  auto& st = self->state;
   // A gateway's status callbacks are not the client's writes: never refused.
   if (is_write(c.op) && c.op != cv_op::delivery_status && !take_token(self)) {
     rp.deliver(cv_fail(model::error{model::errc::rate_limited, 20429,
@@ -1106,6 +1139,9 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
   st.directory = std::move(directory);
   st.options = std::move(options);
   st.durable.set_store(st.options.store);
+  st.last_active = self->clock().now();
+  if (st.options.passivate_after.count() > 0 && st.options.store)
+    st.timers.schedule(self, "idle", st.options.passivate_after);
   // Timers count on from where they stood: re-armed with what is left.
   auto t = now();
   if (st.conv.state != cv::conversation_state::closed) {
@@ -1119,6 +1155,7 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
   return {
     [=](cv_call& c) {
       auto& st = self->state;
+      st.last_active = self->clock().now();
       auto rp = self->make_response_promise<cv_reply>();
       if (st.hooked) { // a pre-action webhook is out: wait behind it
         st.stash.push_back({std::move(c), std::move(rp)});
@@ -1139,6 +1176,9 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
     [=](delivery_report& d) {
       auto& st = self->state;
+      st.last_active = self->clock().now();
+      if (st.outstanding > 0)
+        --st.outstanding;
       if (st.deleted)
         return;
       apply_delivery(self, d); // a message deleted meanwhile has nothing to update
@@ -1148,6 +1188,16 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
     [=](timers_due) {
       if (!self->state.deleted)
         on_timers(self);
+    },
+    [=](cv_passivate_atom) -> cv_passivated {
+      auto& st = self->state;
+      if (!quiet(st))
+        return cv_passivated{false, {}};
+      // Everything it wrote is committed: the store holds all of it. The
+      // root keeps the record and its deadlines.
+      self->unlink_from(st.directory);
+      self->quit();
+      return cv_passivated{true, st.conv};
     },
   };
 }

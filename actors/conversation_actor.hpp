@@ -40,6 +40,11 @@ struct conversation_options {
   caf::actor edge;
   // Uploaded media (MediaSid on a message); invalid: MediaSid is refused.
   caf::actor media;
+  // A conversation idle this long (no call, no receipt) with nothing
+  // outstanding stops its actor; its state stays in the store and the root
+  // starts it again on the next call or state timer. Zero (or no store):
+  // never.
+  std::chrono::milliseconds passivate_after{120000};
 };
 
 struct conversation_state {
@@ -64,6 +69,10 @@ struct conversation_state {
   std::string hooked_event;
   std::uint64_t hook_id = 0;
   std::vector<held_call> stash; // (a deque allocates even when empty)
+  // Passivation: when the last call or receipt arrived, and the edge sends
+  // (and media downloads) still waiting for their answer.
+  caf::actor_clock::time_point last_active{};
+  std::uint32_t outstanding = 0;
   // Token bucket for the write rate.
   double tokens = 0;
   caf::actor_clock::time_point refilled{};

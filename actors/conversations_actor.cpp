@@ -184,6 +184,48 @@ cv_reply config_op(self_ptr self, account_entry& a, const cv_call& c) {
 
 // -------------------------------------------------------------- services --
 
+// --------------------------------------------------------- passivation --
+
+void count(self_ptr self) {
+  auto& st = self->state;
+  if (st.metrics.live)
+    st.metrics.live->Set(static_cast<double>(st.live));
+  if (st.metrics.passive)
+    st.metrics.passive->Set(static_cast<double>(st.passive));
+}
+
+bool passivation_on(const conversation_options& o) {
+  return o.passivate_after.count() > 0 && static_cast<bool>(o.store);
+}
+
+// A passive conversation's next state timer, kept here while no actor
+// counts it: when it is due the conversation starts again and applies it.
+void schedule_deadline(self_ptr self, const cv::conversation& conv) {
+  auto& st = self->state;
+  std::optional<model::time_point> at;
+  if (conv.state == cv::conversation_state::active && conv.date_inactive)
+    at = conv.date_inactive;
+  if (conv.state != cv::conversation_state::closed && conv.date_closed && (!at || *conv.date_closed < *at))
+    at = conv.date_closed;
+  if (!at)
+    return;
+  auto left = std::chrono::duration_cast<model::millis>(*at - now());
+  st.timers.schedule(self, conv.sid, std::max(model::millis(0), left));
+}
+
+// The calls that waited for sid, answered with r (it is gone, or could not
+// be started).
+void fail_parked(self_ptr self, const std::string& sid, const cv_reply& r) {
+  auto& st = self->state;
+  auto it = st.parked.find(sid);
+  if (it == st.parked.end())
+    return;
+  auto calls = std::move(it->second);
+  st.parked.erase(it);
+  for (auto& p : calls)
+    p.rp.deliver(r);
+}
+
 void drop_conversation(self_ptr self, const std::string& sid) {
   auto& st = self->state;
   auto it = st.conversations.find(sid);
@@ -195,8 +237,12 @@ void drop_conversation(self_ptr self, const std::string& sid) {
     self->unlink_from(it->second.actor);
     self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
   }
+  (it->second.where == residence::passive ? st.passive : st.live) -= 1;
+  st.timers.cancel(sid);
   st.order.erase(it->second.seq);
   st.conversations.erase(it);
+  fail_parked(self, sid, cv_fail(missing(sid)));
+  count(self);
 }
 
 cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
@@ -320,16 +366,27 @@ void start_timers(cv::conversation& conv) {
     conv.date_closed = t + std::chrono::milliseconds(*cv::parse_duration_ms(conv.timer_closed));
 }
 
-// Spawns the conversation's actor and enters it in the root's indexes.
-void adopt(self_ptr self, conversation_seed seed) {
+// Enters the conversation in the root's indexes and spawns its actor, or
+// (passive) keeps only its record and its next state timer.
+void adopt(self_ptr self, conversation_seed seed, bool passive = false) {
   auto& st = self->state;
   auto conv = seed.conv;
-  auto actor = spawn_conversation(self, std::move(seed));
   auto seq = st.next_seq++;
-  st.conversations[conv.sid] = {conv, actor, seq};
+  auto& entry = st.conversations[conv.sid];
+  entry.conv = conv;
+  entry.seq = seq;
+  if (passive) {
+    entry.where = residence::passive;
+    ++st.passive;
+    schedule_deadline(self, conv);
+  } else {
+    entry.actor = spawn_conversation(self, std::move(seed));
+    ++st.live;
+  }
   st.order.emplace(seq, conv.sid);
   if (!conv.unique_name.empty())
     st.unique_names[{conv.chat_service_sid, conv.unique_name}] = conv.sid;
+  count(self);
 }
 
 std::string token_of(self_ptr self, const std::string& account_sid) {
@@ -408,6 +465,8 @@ cv_reply conversation_list(self_ptr self, cv::service& svc, const cv_call& c) {
   return cv_page_of(st.order.begin(), st.order.end(), c.page, keep, make);
 }
 
+void activate(self_ptr self, const std::string& sid);
+
 // Forwards a conversation-scoped call and keeps the indexes right from the
 // answer. reserved_* are what the root reserved for this call (released
 // again when the conversation refuses it).
@@ -417,8 +476,15 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
              std::pair<std::string, std::string> reserved_binding, std::string reserved_name, bool fresh = false) {
   auto& st = self->state;
   auto entry = st.conversations.find(conv_sid);
-  if (entry == st.conversations.end() || !entry->second.actor) {
+  if (entry == st.conversations.end()) {
     rp.deliver(cv_fail(missing(conv_sid)));
+    return;
+  }
+  if (entry->second.where != residence::live) {
+    // Being stopped or started: the call waits, in order, for the actor.
+    st.parked[conv_sid].push_back({std::move(c), std::move(rp), std::move(reserved_binding), std::move(reserved_name)});
+    if (entry->second.where == residence::passive)
+      activate(self, conv_sid);
     return;
   }
   auto actor = entry->second.actor;
@@ -473,6 +539,116 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
           self->state.durable.settle(self);
         }
         rp.deliver(cv_fail(model::error{model::errc::unavailable, 20503, "The conversation did not answer"}));
+      });
+}
+
+// Sends the calls that waited for sid on to its (now live) actor, in order.
+void release_parked(self_ptr self, const std::string& sid) {
+  auto& st = self->state;
+  auto it = st.parked.find(sid);
+  if (it == st.parked.end())
+    return;
+  auto calls = std::move(it->second);
+  st.parked.erase(it);
+  for (auto& p : calls)
+    forward(self, std::move(p.rp), sid, std::move(p.call), std::move(p.binding), std::move(p.name));
+}
+
+// Starts a passive conversation again from its rows in the store; the calls
+// parked for it follow once its actor runs.
+void activate(self_ptr self, const std::string& sid) {
+  auto& st = self->state;
+  auto it = st.conversations.find(sid);
+  if (it == st.conversations.end() || it->second.where != residence::passive)
+    return;
+  it->second.where = residence::activating;
+  st.timers.cancel(sid);
+  auto failed = [self, sid](const std::string& why) {
+    auto& st = self->state;
+    auto it = st.conversations.find(sid);
+    if (it == st.conversations.end() || it->second.where != residence::activating)
+      return;
+    it->second.where = residence::passive;
+    schedule_deadline(self, it->second.conv);
+    fail_parked(self, sid, cv_fail(model::error{model::errc::unavailable, 20503,
+                                                "Conversation " + sid + " could not be read from the store (" + why +
+                                                  "); nothing was changed"}));
+  };
+  self->request(st.options.store, caf::infinite, store_load{sid})
+    .then(
+      [=](store_rows& r) {
+        auto& st = self->state;
+        auto it = st.conversations.find(sid);
+        if (it == st.conversations.end() || it->second.where != residence::activating)
+          return; // deleted meanwhile (its parked calls were answered)
+        if (!r.error.empty())
+          return failed(r.error);
+        store::conversation_image img;
+        try {
+          img = store::conversation_from_rows(it->second.conv, r.rows);
+        } catch (const store::store_error& e) {
+          return failed(e.what());
+        }
+        auto& conv = img.conversation;
+        auto hooks = hooks_for(self, conv.account_sid, conv.chat_service_sid);
+        it->second.actor = spawn_conversation(
+          self, conversation_seed{std::move(img.conversation), std::move(img.participants), std::move(img.messages),
+                                  std::move(img.webhooks), std::move(hooks)});
+        it->second.where = residence::live;
+        --st.passive;
+        ++st.live;
+        if (st.metrics.activations)
+          st.metrics.activations->Increment();
+        count(self);
+        release_parked(self, sid);
+      },
+      [=](caf::error& e) { failed(caf::to_string(e)); });
+}
+
+// A conversation said it is idle and quiet: ask it to stop. Calls for it
+// wait until it has answered.
+void passivate(self_ptr self, const std::string& sid) {
+  auto& st = self->state;
+  auto it = st.conversations.find(sid);
+  if (it == st.conversations.end() || it->second.where != residence::live || !it->second.actor)
+    return;
+  it->second.where = residence::passivating;
+  auto settled = [self, sid](std::optional<cv::conversation> final_record) {
+    auto& st = self->state;
+    auto it = st.conversations.find(sid);
+    if (it == st.conversations.end() || it->second.where != residence::passivating)
+      return;
+    if (!final_record) { // busy again: it goes on
+      it->second.where = residence::live;
+      release_parked(self, sid);
+      return;
+    }
+    it->second.conv = std::move(*final_record);
+    it->second.actor = caf::actor{};
+    it->second.where = residence::passive;
+    --st.live;
+    ++st.passive;
+    if (st.metrics.passivations)
+      st.metrics.passivations->Increment();
+    count(self);
+    if (st.parked.count(sid))
+      activate(self, sid);
+    else
+      schedule_deadline(self, it->second.conv);
+  };
+  self->request(it->second.actor, caf::infinite, cv_passivate_atom::value)
+    .then(
+      [=](cv_passivated& p) mutable {
+        if (p.ok)
+          settled(std::move(p.conversation));
+        else
+          settled(std::nullopt);
+      },
+      [=](caf::error&) mutable {
+        // It is gone without answering: its committed state is in the store.
+        auto& st = self->state;
+        if (auto it = st.conversations.find(sid); it != st.conversations.end())
+          settled(it->second.conv);
       });
 }
 
@@ -722,9 +898,11 @@ void pre_hook_answered(self_ptr self, std::uint64_t id, int status, const std::s
 } // namespace
 
 caf::behavior conversations_actor(conversations_actor_type* self, conversation_options options,
-                                  std::shared_ptr<const store::conversations_image> image) {
+                                  std::shared_ptr<const store::conversations_image> image,
+                                  metrics::conversation_metrics metrics) {
   auto& st = self->state;
   st.options = std::move(options);
+  st.metrics = metrics;
   st.durable.set_store(st.options.store);
   if (image) {
     for (auto& cfg : image->configs)
@@ -747,16 +925,26 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
     });
     for (auto* ci : convs) {
       auto& conv = ci->conversation;
-      adopt(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
-                                    hooks_for(self, conv.account_sid, conv.chat_service_sid)});
+      if (passivation_on(st.options))
+        adopt(self, conversation_seed{conv, {}, {}, {}, {}}, true); // started on first use
+      else
+        adopt(self, conversation_seed{conv, ci->participants, ci->messages, ci->webhooks,
+                                      hooks_for(self, conv.account_sid, conv.chat_service_sid)});
       if (conv.state != cv::conversation_state::closed)
         for (auto& p : ci->participants)
           if (!p.binding.address.empty())
             st.bindings[{conv.account_sid, p.binding.address, p.binding.proxy_address}] = conv.sid;
     }
   }
+  count(self);
   return {
     [=](cv_call& c) { handle(self, c); },
+    [=](cv_idle& m) { passivate(self, m.conversation_sid); },
+    [=](timers_due) {
+      // A passive conversation's state timer: start it so that it applies it.
+      for (auto& sid : self->state.timers.due(self))
+        activate(self, sid);
+    },
     [=](conversation_changed& m) {
       auto& st = self->state;
       auto it = st.conversations.find(m.conversation.sid);

@@ -18,9 +18,15 @@
 #include "actors/conversation_actor.hpp"
 #include "actors/cv_messages.hpp"
 #include "actors/durable.hpp"
+#include "actors/timer.hpp"
+#include "metrics/metrics.hpp"
 #include "store/image.hpp"
 
 namespace sb::actors {
+
+// Where a conversation lives: a running actor, or only its record here and
+// the rest in the store; in between, calls for it wait in `parked`.
+enum class residence : std::uint8_t { live, passivating, activating, passive };
 
 struct conversations_state {
   struct account_entry {
@@ -29,8 +35,17 @@ struct conversations_state {
   };
   struct conversation_entry {
     model::cv::conversation conv;
-    caf::actor actor;
+    caf::actor actor; // invalid while passive
     std::uint64_t seq = 0; // its key in order
+    residence where = residence::live;
+  };
+  // A call for a conversation that is being stopped or started, with what
+  // forward() needs to send it on.
+  struct parked_call {
+    cv_call call;
+    caf::response_promise rp;
+    std::pair<std::string, std::string> binding;
+    std::string name;
   };
   conversation_options options;
   std::unordered_map<std::string, account_entry> accounts;
@@ -45,13 +60,23 @@ struct conversations_state {
   // webhook, by request number.
   std::unordered_map<std::uint64_t, std::pair<cv_call, caf::response_promise>> pre_pending;
   std::uint64_t next_hook = 0;
+  // Passivation: calls waiting for a conversation between residences, the
+  // state timers of passive conversations (keyed by CH SID; the due ones
+  // are started again), and the counts behind the metrics.
+  std::unordered_map<std::string, std::vector<parked_call>> parked;
+  actor_timers timers;
+  std::size_t live = 0, passive = 0;
+  metrics::conversation_metrics metrics;
   static inline const char* name = "conversations";
 };
 
 using conversations_actor_type = caf::stateful_actor<conversations_state>;
 
-// image: what a restart recovered (empty on a fresh start).
+// image: what a restart recovered (empty on a fresh start). With
+// passivation on (options.passivate_after and a store), recovered
+// conversations start passive: only their records are kept here.
 caf::behavior conversations_actor(conversations_actor_type* self, conversation_options options,
-                                  std::shared_ptr<const store::conversations_image> image);
+                                  std::shared_ptr<const store::conversations_image> image,
+                                  metrics::conversation_metrics metrics);
 
 } // namespace sb::actors

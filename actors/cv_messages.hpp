@@ -151,8 +151,25 @@ struct cv_hooks_changed {
   model::cv::webhook_settings account;
 };
 
+// Passivation. conversation -> root: idle for its passivate_after with
+// nothing outstanding (no held call, no write waiting for its commit, no
+// send or media download waiting for its answer). The root may then ask it
+// to stop (cv_passivate_atom, a request) and holds the calls for it
+// meanwhile; the conversation answers cv_passivated: ok and its final record
+// when it was still quiet and stops, otherwise not ok and goes on.
+struct cv_idle {
+  std::string conversation_sid;
+};
+using cv_passivate_atom = caf::atom_constant<caf::atom("cv_passiv")>;
+struct cv_passivated {
+  bool ok = false;
+  model::cv::conversation conversation;
+};
+
 } // namespace sb::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_idle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_passivated)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::cv_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_changed)

@@ -24,6 +24,10 @@ class durable_writes {
   // store may be invalid (no store: nothing is written, nothing is held).
   void set_store(caf::actor store) { store_ = std::move(store); }
   bool has_store() const { return static_cast<bool>(store_); }
+  // Nothing gathered, held, waiting for a commit or for a sync's answer:
+  // everything the owner wrote is committed (or still being retried by a
+  // failing store writer, which keeps it).
+  bool quiet() const { return batch_.empty() && held_.empty() && after_.empty() && !scheduled_ && syncs_ == 0; }
 
   void put(std::string scope, std::string sid, const store::entity& value) {
     if (store_)
@@ -108,7 +112,9 @@ class durable_writes {
     // (and holds memory and the clock thread) for its whole length even
     // after the answer; the HTTP bridge's deadline bounds what a client waits.
     // Runs in the owner's context (a response handler), while it lives.
+    ++syncs_;
     auto release = [this, held, after, unavailable](bool ok) {
+      --syncs_;
       for (auto& [rp, r] : *held)
         rp.deliver(ok ? std::move(r) : unavailable);
       if (ok)
@@ -127,6 +133,7 @@ class durable_writes {
   std::vector<std::pair<caf::response_promise, Reply>> held_;
   std::vector<std::function<void()>> after_;
   bool scheduled_ = false;
+  int syncs_ = 0; // store_sync requests not yet answered
 };
 
 } // namespace sb::actors

@@ -55,6 +55,7 @@ struct options {
   std::size_t event_retention_s = 30 * 24 * 3600;
   std::string conversations_base = "https://conversations.twilio.com";
   std::size_t conversation_write_rate = 500;
+  std::size_t passivate_after_ms = 120000;
   std::map<std::string, std::string> gateways; // sms/whatsapp -> URL
   std::string edge_base;
 };
@@ -93,6 +94,11 @@ Options (each also read from the environment variable in brackets):
   --conversation-write-rate N
                         writes per second one conversation accepts before
                         answering 429 [SWITCHBOARD_CONVERSATION_WRITE_RATE] (500)
+  --passivate-after-ms N
+                        a conversation idle this long with nothing in flight
+                        stops its actor and waits in the store until its
+                        next call or state timer; 0: never
+                        [SWITCHBOARD_PASSIVATE_AFTER_MS] (120000)
   --gateway TYPE=URL    where outbound messages to sms or whatsapp
                         participants are POSTed in the form of Twilio's
                         Messages API; {AccountSid} in URL is replaced;
@@ -173,6 +179,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
   if (auto v = env("SWITCHBOARD_CONVERSATIONS_BASE")) o.conversations_base = *v;
   if (auto v = env("SWITCHBOARD_CONVERSATION_WRITE_RATE")) to_size(*v, o.conversation_write_rate);
+  if (auto v = env("SWITCHBOARD_PASSIVATE_AFTER_MS")) to_size(*v, o.passivate_after_ms);
   if (auto v = env("SWITCHBOARD_EDGE_BASE")) o.edge_base = *v;
   if (auto v = env("SWITCHBOARD_GATEWAYS")) {
     std::stringstream ss(*v);
@@ -270,6 +277,11 @@ bool parse_options(int argc, char** argv, options& o) {
     } else if (arg == "--conversation-write-rate") {
       if (!value(v) || !to_size(v, o.conversation_write_rate) || o.conversation_write_rate == 0) {
         std::cerr << "switchboard: --conversation-write-rate needs a positive number\n";
+        return false;
+      }
+    } else if (arg == "--passivate-after-ms") {
+      if (!value(v) || !to_size(v, o.passivate_after_ms)) {
+        std::cerr << "switchboard: --passivate-after-ms needs a number of milliseconds (0: never)\n";
         return false;
       }
     } else if (arg == "--gateway") {
@@ -468,6 +480,7 @@ int main(int argc, char** argv) {
   copts.store = store;
   copts.write_rate = static_cast<double>(opt.conversation_write_rate);
   copts.write_burst = 2.0 * static_cast<double>(opt.conversation_write_rate);
+  copts.passivate_after = std::chrono::milliseconds(opt.passivate_after_ms);
   copts.webhooks = webhooks;
   {
     auto tokens = std::make_shared<std::unordered_map<std::string, std::string>>();

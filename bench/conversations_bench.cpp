@@ -17,12 +17,17 @@
 // linearity shows; N shrinks when the process would pass ~3 GB. Then where
 // the bytes go: each part (record, bare CAF actor, state, conversation
 // actor) built alone, in tcmalloc's heap bytes. Target: at most 2 KB per
-// idle conversation.
+// idle conversation. With --passivate-after-ms M (> 0, needs a store) the
+// conversations are created in chunks and each chunk is left to passivate
+// (the root's passive count reaching it) before the next starts, so the
+// figures are those of passive conversations; the live figures of a run
+// without it are the baseline.
 //
 // usage: conversations_bench [--conversations N] [--messages N] [--window N]
 //                            [--modes full,normal,memory,none] [--threads N]
 //        conversations_bench --idle N [--idle-store full|normal|memory|none]
 //                            [--participants P] [--window N] [--threads N]
+//                            [--passivate-after-ms M]
 
 #include <sys/resource.h>
 
@@ -72,6 +77,7 @@ struct params {
   std::size_t idle = 0;    // > 0: the idle-memory mode
   std::string idle_store = "full";
   std::size_t participants = 0; // chat participants per idle conversation
+  std::size_t passivate_ms = 0; // idle mode: > 0 passivates the conversations
 };
 
 const std::string account = "AC" + std::string(32, 'b');
@@ -212,8 +218,9 @@ store_figures read_store(const metrics::store_metrics& m) {
 // fresh database in its own temporary directory. mode "none": no store.
 class server {
  public:
-  server(caf::actor_system& sys, const std::string& mode) : sys_(sys) {
+  server(caf::actor_system& sys, const std::string& mode, std::size_t passivate_ms = 0) : sys_(sys) {
     actors::conversation_options copts;
+    copts.passivate_after = std::chrono::milliseconds(passivate_ms);
     if (mode != "none") {
       auto d = store::parse_durability(mode);
       if (!d) {
@@ -231,7 +238,8 @@ class server {
     }
     copts.write_rate = 500;
     copts.write_burst = 1000;
-    root_ = sys.spawn(actors::conversations_actor, copts, std::shared_ptr<const store::conversations_image>{});
+    root_ = sys.spawn(actors::conversations_actor, copts, std::shared_ptr<const store::conversations_image>{},
+                      metrics_.conversations());
   }
   ~server() {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
@@ -248,6 +256,7 @@ class server {
   }
   const caf::actor& root() const { return root_; }
   store_figures store() const { return read_store(metrics_.store()); }
+  double passive() const { return metrics_.conversations().passive->Value(); }
 
  private:
   caf::actor_system& sys_;
@@ -579,7 +588,10 @@ int idle_mode(caf::actor_system& sys, params p) {
   std::printf("  memory available: %ld MiB\n", avail / 1024);
   std::fflush(stdout);
 
-  server srv{sys, p.idle_store};
+  server srv{sys, p.idle_store, p.passivate_ms};
+  if (p.passivate_ms > 0)
+    std::printf("  passivation after %zu ms idle: each chunk of conversations is left to passivate before the next\n",
+                p.passivate_ms);
   // The account and its default service exist before the first sample.
   auto warm = create_conversations(self, drv, srv, 0, 1, 1);
   touch_all(self, drv, srv, warm, 1);
@@ -587,9 +599,29 @@ int idle_mode(caf::actor_system& sys, params p) {
   auto tenth = std::max<std::size_t>(1, p.idle / 10);
   auto t0 = clock_type::now();
   auto m0 = sample_memory();
-  auto first = create_conversations(self, drv, srv, 1, tenth, p.window);
-  add_participants(self, drv, srv, first, 1, p.participants, p.window);
-  touch_all(self, drv, srv, first, p.window);
+  // Creates n conversations from number `from` on, gives them their
+  // participants, touches each once; with passivation in chunks, each left
+  // to passivate before the next.
+  std::size_t made = warm.size();
+  auto phase = [&](std::size_t from, std::size_t n) {
+    std::size_t chunk = p.passivate_ms > 0 ? 20000 : n;
+    for (std::size_t done = 0; done < n;) {
+      auto k = std::min(chunk, n - done);
+      auto sids = create_conversations(self, drv, srv, from + done, k, p.window);
+      add_participants(self, drv, srv, sids, from + done, p.participants, p.window);
+      touch_all(self, drv, srv, sids, p.window);
+      done += k;
+      made += k;
+      if (p.passivate_ms == 0)
+        continue;
+      auto deadline = clock_type::now() + std::chrono::seconds(120);
+      while (srv.passive() < static_cast<double>(made) && clock_type::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (srv.passive() < static_cast<double>(made))
+        std::printf("  only %.0f of %zu conversations passivated within 120 s\n", srv.passive(), made);
+    }
+  };
+  phase(1, tenth);
   auto m1 = sample_memory();
   double secs1 = std::chrono::duration<double>(clock_type::now() - t0).count();
   auto per = [](long long a, long long b, std::size_t n) { return n ? static_cast<double>(b - a) / n : 0.0; };
@@ -613,9 +645,7 @@ int idle_mode(caf::actor_system& sys, params p) {
     rest = static_cast<std::size_t>(std::max(0.0, budget / (bytes_each * 1.2)));
     std::printf("  N reduced from %zu to %zu so the process stays within ~3 GB\n", p.idle, tenth + rest);
   }
-  auto more = create_conversations(self, drv, srv, 1 + tenth, rest, p.window);
-  add_participants(self, drv, srv, more, 1 + tenth, p.participants, p.window);
-  touch_all(self, drv, srv, more, p.window);
+  phase(1 + tenth, rest);
   auto m2 = sample_memory();
   double secs2 = std::chrono::duration<double>(clock_type::now() - t0).count();
   line("the other 9N/10 (marginal)", rest, m1, m2);
@@ -672,6 +702,7 @@ int main(int argc, char** argv) {
     else if (k == "--idle") p.idle = num();
     else if (k == "--idle-store") p.idle_store = v;
     else if (k == "--participants") p.participants = num();
+    else if (k == "--passivate-after-ms") p.passivate_ms = num();
     else {
       std::fprintf(stderr,
                    "usage: conversations_bench [--conversations N] [--messages N] [--window N] "

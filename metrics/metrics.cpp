@@ -67,6 +67,22 @@ registry::registry() : registry_(std::make_shared<prometheus::Registry>()) {
                             .Help("Events deleted from the store by the retention period")
                             .Register(*registry_)
                             .Add({});
+  auto& residence = BuildGauge()
+                      .Name("switchboard_conversations")
+                      .Help("Conversations by residence: live (a running actor) or passive (idle, kept in the store)")
+                      .Register(*registry_);
+  conversations_.live = &residence.Add({{"residence", "live"}});
+  conversations_.passive = &residence.Add({{"residence", "passive"}});
+  conversations_.passivations = &BuildCounter()
+                                   .Name("switchboard_conversation_passivations_total")
+                                   .Help("Idle conversation actors stopped, their state left in the store")
+                                   .Register(*registry_)
+                                   .Add({});
+  conversations_.activations = &BuildCounter()
+                                  .Name("switchboard_conversation_activations_total")
+                                  .Help("Passive conversations started again from the store")
+                                  .Register(*registry_)
+                                  .Add({});
 }
 
 std::string registry::serialize() const {

@@ -37,12 +37,22 @@ struct store_metrics {
   prometheus::Counter* events_purged = nullptr;    // events deleted by retention
 };
 
+// The Conversations root's figures: how many conversations have a running
+// actor and how many wait passivated in the store.
+struct conversation_metrics {
+  prometheus::Gauge* live = nullptr;             // conversations with a running actor
+  prometheus::Gauge* passive = nullptr;          // conversations passivated to the store
+  prometheus::Counter* passivations = nullptr;   // actors stopped after being idle
+  prometheus::Counter* activations = nullptr;    // actors started again from the store
+};
+
 class registry {
  public:
   registry();
   routing_families routing() const { return routing_; }
   http_families http() const { return http_; }
   store_metrics store() const { return store_; }
+  conversation_metrics conversations() const { return conversations_; }
   // The whole registry in Prometheus text exposition format.
   std::string serialize() const;
 
@@ -51,6 +61,7 @@ class registry {
   routing_families routing_;
   http_families http_;
   store_metrics store_;
+  conversation_metrics conversations_;
 };
 
 // Bucket bounds, in seconds, for latency histograms (100 us to 60 s).
