@@ -489,6 +489,14 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
   }
   auto actor = entry->second.actor;
   auto op = c.op;
+  // Most calls need nothing from the answer here: the conversation answers
+  // the caller itself, one hop fewer through this (single) actor. The rest
+  // keep the root's indexes right from the answer.
+  if (reserved_binding.first.empty() && reserved_name.empty() && !fresh && op != cv_op::conversation_delete &&
+      op != cv_op::conversation_update) {
+    rp.delegate(actor, std::move(c));
+    return;
+  }
   auto release = [=]() mutable {
     auto& st = self->state;
     if (!reserved_binding.first.empty())

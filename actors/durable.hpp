@@ -97,33 +97,40 @@ class durable_writes {
     self->send(self, flush_tick{});
   }
 
-  // The flush_tick handler: one batch, then one sync for the held answers.
+  // The flush_tick handler: the batch, and with answers or work waiting for
+  // it, one request that the store answers after the commit.
   template <class Self>
   void on_flush_tick(Self* self, Reply unavailable) {
     scheduled_ = false;
-    send_batch(self);
-    if (held_.empty() && after_.empty())
+    if (held_.empty() && after_.empty()) {
+      send_batch(self);
       return;
-    auto held = std::make_shared<std::vector<std::pair<caf::response_promise, Reply>>>(std::move(held_));
+    }
+    struct waiting {
+      std::vector<std::pair<caf::response_promise, Reply>> held;
+      std::vector<std::function<void()>> after;
+    };
+    auto w = std::make_shared<waiting>(waiting{std::move(held_), std::move(after_)});
     held_.clear();
-    auto after = std::make_shared<std::vector<std::function<void()>>>(std::move(after_));
     after_.clear();
     // No timeout of its own: in CAF 0.17 a request's timeout stays armed
     // (and holds memory and the clock thread) for its whole length even
     // after the answer; the HTTP bridge's deadline bounds what a client waits.
     // Runs in the owner's context (a response handler), while it lives.
     ++syncs_;
-    auto release = [this, held, after, unavailable](bool ok) {
+    auto release = [this, w, unavailable](bool ok) {
       --syncs_;
-      for (auto& [rp, r] : *held)
+      for (auto& [rp, r] : w->held)
         rp.deliver(ok ? std::move(r) : unavailable);
       if (ok)
-        for (auto& f : *after)
+        for (auto& f : w->after)
           f();
       else
-        after_.insert(after_.begin(), std::make_move_iterator(after->begin()), std::make_move_iterator(after->end()));
+        after_.insert(after_.begin(), std::make_move_iterator(w->after.begin()), std::make_move_iterator(w->after.end()));
     };
-    self->request(store_, caf::infinite, store_sync{})
+    store::write_batch batch = std::move(batch_);
+    batch_ = store::write_batch{};
+    self->request(store_, caf::infinite, store_commit{std::move(batch)})
       .then([=](bool ok) { release(ok); }, [=](caf::error&) { release(false); });
   }
 
@@ -133,7 +140,7 @@ class durable_writes {
   std::vector<std::pair<caf::response_promise, Reply>> held_;
   std::vector<std::function<void()>> after_;
   bool scheduled_ = false;
-  int syncs_ = 0; // store_sync requests not yet answered
+  int syncs_ = 0; // store_commit requests not yet answered
 };
 
 } // namespace sb::actors

@@ -142,6 +142,32 @@ bool commit(store_actor_type* self) {
   return true;
 }
 
+// A batch joins the pending changes; the first one schedules the commit
+// behind whatever else waits in the mailbox.
+void write(store_actor_type* self, store::write_batch& batch) {
+  auto& st = self->state;
+  if (batch.empty())
+    return;
+  merge(st, batch);
+  if (st.healthy && !st.tick_scheduled) {
+    st.tick_scheduled = true;
+    self->send(self, commit_tick{});
+  }
+}
+
+// Answered once everything received so far is committed; false at once
+// while writes fail.
+caf::result<bool> sync(store_actor_type* self) {
+  auto& st = self->state;
+  if (!st.healthy)
+    return false;
+  if (!st.tick_scheduled)
+    return true; // everything received before this is committed
+  auto rp = self->make_response_promise<bool>();
+  st.waiters.push_back(rp);
+  return rp;
+}
+
 } // namespace
 
 caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::database> db,
@@ -152,23 +178,11 @@ caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::databas
   set_healthy(st, true);
   self->delayed_send(self, st.options.purge_interval, purge_tick{});
   return {
-    [=](store_write& w) {
-      auto& st = self->state;
-      merge(st, w.batch);
-      if (st.healthy && !st.tick_scheduled) {
-        st.tick_scheduled = true;
-        self->send(self, commit_tick{});
-      }
-    },
-    [=](store_sync) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.healthy)
-        return false;
-      if (!st.tick_scheduled)
-        return true; // everything received before this is committed
-      auto rp = self->make_response_promise<bool>();
-      st.waiters.push_back(rp);
-      return rp;
+    [=](store_write& w) { write(self, w.batch); },
+    [=](store_sync) -> caf::result<bool> { return sync(self); },
+    [=](store_commit& c) -> caf::result<bool> {
+      write(self, c.batch);
+      return sync(self);
     },
     [=](store_load& l) -> store_rows {
       auto& st = self->state;

@@ -34,6 +34,11 @@ struct store_write {
   store::write_batch batch;
 };
 struct store_sync {};
+// A store_write and a store_sync in one request: the batch, answered (bool,
+// as store_sync) once it and everything received before it is committed.
+struct store_commit {
+  store::write_batch batch;
+};
 // Asks for the rows of one scope (a passive conversation's participants,
 // messages and webhooks) as the next commit would leave them: the
 // database's, with the changes still waiting for a commit applied (a
@@ -87,5 +92,6 @@ caf::behavior store_actor(store_actor_type* self, std::shared_ptr<store::databas
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_write)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_sync)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_commit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_load)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::store_rows)
