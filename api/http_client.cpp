@@ -15,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -177,7 +178,7 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
         resolver_(state_->ioc),
         stream_(state_->ioc),
         resolve_timer_(state_->ioc) {
-    parser_.body_limit(static_cast<std::uint64_t>(state_->cfg.response_body_limit));
+    parser_.body_limit(body_limit());
   }
 
   void start(std::list<std::weak_ptr<http_client_op>>::iterator pos) {
@@ -295,6 +296,24 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
       fail_with("write", ec);
       return;
     }
+    // The header first: Beast (1.74) does not hold a Content-Length body to
+    // the parser's body limit, so that is checked here before the body is read.
+    auto next = [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); };
+    if (tls_)
+      http::async_read_header(*tls_, buffer_, parser_, std::move(next));
+    else
+      http::async_read_header(stream_, buffer_, parser_, std::move(next));
+  }
+
+  void on_header(error_code ec) {
+    if (ec || parser_.is_done()) {
+      on_read(ec);
+      return;
+    }
+    if (auto length = parser_.content_length(); length && *length > body_limit()) {
+      on_read(http::error::body_limit);
+      return;
+    }
     auto next = [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); };
     if (tls_)
       http::async_read(*tls_, buffer_, parser_, std::move(next));
@@ -302,14 +321,28 @@ class http_client_op : public std::enable_shared_from_this<http_client_op> {
       http::async_read(stream_, buffer_, parser_, std::move(next));
   }
 
+  std::uint64_t body_limit() const {
+    return static_cast<std::uint64_t>(request_.body_limit ? request_.body_limit : state_->cfg.response_body_limit);
+  }
+
   void on_read(error_code ec) {
+    if (ec == http::error::body_limit && !stopped_ && !timed_out_) {
+      http_client_response r;
+      r.error = "read: " + ec.message();
+      r.body_too_large = true;
+      finish(std::move(r));
+      return;
+    }
     if (ec) {
       fail_with("read", ec);
       return;
     }
     http_client_response r;
-    r.status = static_cast<int>(parser_.get().result_int());
-    r.body = std::move(parser_.get().body());
+    auto& res = parser_.get();
+    r.status = static_cast<int>(res.result_int());
+    r.content_type = std::string(res[http::field::content_type]);
+    r.location = std::string(res[http::field::location]);
+    r.body = std::move(res.body());
     finish(std::move(r));
   }
 

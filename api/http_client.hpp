@@ -25,14 +25,23 @@ struct http_client_request {
   std::string content_type = "application/x-www-form-urlencoded";  // sent when body is non-empty
   std::string body;
   std::chrono::milliseconds timeout{15000};  // whole exchange: resolve, connect, write, read
+  // Largest response body accepted, in bytes; a larger one (announced by
+  // Content-Length or read so far) fails the request with body_too_large
+  // set. 0: the client's http_client_config::response_body_limit.
+  std::size_t body_limit = 0;
 };
 
 // The outcome of one request: a status and body when an HTTP answer arrived
 // (any status, including 4xx and 5xx), otherwise status 0 and an error.
+// content_type and location are the answer's Content-Type and Location
+// header values as sent (empty when absent).
 struct http_client_response {
   int status = 0;
   std::string body;
   std::string error;  // empty on transport success
+  std::string content_type;
+  std::string location;
+  bool body_too_large = false;  // failed: the body exceeded the request's limit
 };
 
 // Limits of one client.

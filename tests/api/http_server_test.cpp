@@ -724,6 +724,61 @@ TEST_CASE("http_client bounds its queue and fails pending requests on stop", "[a
   CHECK(get_within(after).error == "client stopped");
 }
 
+TEST_CASE("http_client shows Content-Type and Location and takes a per-request body limit", "[api]") {
+  http_server server(test_config(), [](http_request&& r, responder respond) {
+    if (r.target == "/moved") {
+      http_response res{302, "", "", {}};
+      res.headers.emplace_back("Location", "/files/a.png");
+      return respond(std::move(res));
+    }
+    if (r.target == "/bare")
+      return respond(http_response{200, "", "no type", {}});
+    respond(http_response{200, "image/png; q=1", std::string(2000, 'p'), {}});
+  });
+  server.start();
+  http_client_config cfg;
+  cfg.response_body_limit = 1000;
+  http_client client(cfg);
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto get = [&](const std::string& path, std::size_t limit) {
+    http_client_request req;
+    req.method = "GET";
+    req.url = base + path;
+    req.body_limit = limit;
+    auto f = send(client, req);
+    return get_within(f);
+  };
+
+  auto moved = get("/moved", 0);
+  CHECK(moved.error.empty());
+  CHECK(moved.status == 302);
+  CHECK(moved.location == "/files/a.png");
+  CHECK(moved.content_type.empty());
+  CHECK_FALSE(moved.body_too_large);
+
+  auto bare = get("/bare", 0);
+  CHECK(bare.status == 200);
+  CHECK(bare.content_type.empty());
+  CHECK(bare.location.empty());
+  CHECK(bare.body == "no type");
+
+  // 2000 bytes: over the client's 1000 (body_limit 0), over a request's 1999,
+  // within a request's 2000 (larger than the client's own).
+  auto over_default = get("/file", 0);
+  CHECK(over_default.status == 0);
+  CHECK(over_default.body_too_large);
+  CHECK(over_default.error == "read: body limit exceeded");
+  auto over_own = get("/file", 1999);
+  CHECK(over_own.status == 0);
+  CHECK(over_own.body_too_large);
+  auto fits = get("/file", 2000);
+  CHECK(fits.error.empty());
+  CHECK_FALSE(fits.body_too_large);
+  CHECK(fits.status == 200);
+  CHECK(fits.content_type == "image/png; q=1");
+  CHECK(fits.body == std::string(2000, 'p'));
+}
+
 TEST_CASE("server gives requests its predicate picks the larger body limit", "[api]") {
   std::atomic<int> calls{0};
   auto cfg = test_config();
