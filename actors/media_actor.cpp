@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,7 +14,35 @@
 #include "actors/cv_messages.hpp"
 #include "model/sid.hpp"
 
+namespace sb::actors::detail {
+
+// The fetch seam's answer for one item of an import, sent by the seam's
+// callback (on the fetcher's thread) back into the media actor.
+struct media_fetch_done {
+  std::uint64_t job = 0;
+  std::size_t item = 0;
+  http_fetched result;
+};
+
+} // namespace sb::actors::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::detail::media_fetch_done)
+
 namespace sb::actors {
+
+// An import in progress: per item, where its download stands and how it ended.
+struct media_import_job {
+  struct item_state {
+    std::string url; // the URL asked now (after the redirects so far)
+    int redirects = 0;
+    std::chrono::steady_clock::time_point deadline;
+    std::optional<model::cv::media> stored;
+    std::string failure; // why it was not stored; empty while pending or when stored
+  };
+  media_import request;
+  std::vector<item_state> items;
+  std::size_t pending = 0; // items not yet stored or failed
+};
 
 namespace {
 
@@ -163,6 +192,19 @@ media_reply with_content(self_ptr self, const cv::media& m) {
   return r;
 }
 
+// Keeps a new media, an upload's or an import's: its content as a file
+// (written whole, see write_whole), then its metadata handed to the store
+// and held. The caller waits for the commit before it tells anyone. An
+// error text when the file cannot be written; nothing is kept then.
+std::optional<std::string> keep_new(self_ptr self, const cv::media& m, std::string_view content) {
+  auto& st = self->state;
+  if (auto err = write_whole(st.options.dir, m.sid, content, st.options.fsync))
+    return err;
+  st.durable.put(m.service_sid, m.sid, store::entity{m});
+  st.items.emplace(m.sid, m);
+  return std::nullopt;
+}
+
 void store_upload(self_ptr self, caf::response_promise rp, const media_call& c) {
   auto& st = self->state;
   cv::media m;
@@ -173,15 +215,175 @@ void store_upload(self_ptr self, caf::response_promise rp, const media_call& c) 
   m.filename = c.filename;
   m.size = static_cast<std::int64_t>(c.content.size());
   m.created = m.updated = now();
-  if (auto err = write_whole(st.options.dir, m.sid, c.content, st.options.fsync)) {
+  if (auto err = keep_new(self, m, c.content)) {
     std::cerr << "switchboard: media upload refused: " << *err << "\n";
     rp.deliver(fail(model::error{model::errc::unavailable, 20503, "The media could not be stored: " + *err}));
     return;
   }
-  st.durable.put(m.service_sid, m.sid, store::entity{m});
-  st.items.emplace(m.sid, m);
   st.durable.answer(self, std::move(rp), media_reply{std::move(m), {}, true}, true);
   st.durable.settle(self);
+}
+
+// ----------------------------------------------------------------- imports --
+//
+// Every item of a media_import is downloaded at once through the fetch seam;
+// its answers come back as media_fetch_done. A redirect asks the seam again
+// (the item's deadline and redirect count carry over); a 2xx answer is kept
+// as an upload is. Failure reasons never show the URL: a MediaUrl may carry
+// credentials.
+//
+// The message's service is not asked about: if it was deleted meanwhile the
+// media is stored anyway, and the next start drops media whose service is
+// gone (with their files), as for any deleted service.
+
+using job_ptr = std::shared_ptr<media_import_job>;
+
+// Everything is tried: tell reply_to once what was stored is committed.
+void finish_import(self_ptr self, std::uint64_t id, const job_ptr& job) {
+  auto& st = self->state;
+  st.imports.erase(id);
+  media_imported out;
+  out.message_sid = job->request.message_sid;
+  for (std::size_t i = 0; i < job->items.size(); ++i) {
+    auto& it = job->items[i];
+    if (it.stored)
+      out.stored.push_back(*it.stored);
+    else
+      out.failed.emplace_back(job->request.items[i].sid, it.failure);
+  }
+  auto to = job->request.reply_to;
+  if (!to)
+    return;
+  if (out.stored.empty()) {
+    self->send(to, std::move(out));
+    return;
+  }
+  st.durable.after_commit(self, [self, to, out]() { self->send(to, out); });
+}
+
+// Item i has ended: stored (failure empty) or failed.
+void settle_item(self_ptr self, std::uint64_t id, const job_ptr& job, std::size_t i, std::string failure) {
+  job->items[i].failure = std::move(failure);
+  if (--job->pending == 0)
+    finish_import(self, id, job);
+}
+
+// Asks the seam for item i's current URL with what is left of its time.
+void fetch_item(self_ptr self, std::uint64_t id, const job_ptr& job, std::size_t i) {
+  auto& st = self->state;
+  auto& it = job->items[i];
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it.deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) {
+    settle_item(self, id, job, i,
+                "timed out after " + std::to_string(st.options.fetch_timeout.count()) + " ms");
+    return;
+  }
+  // The answer arrives on the fetcher's thread: it goes through the mailbox,
+  // and is dropped when the actor is gone.
+  caf::actor_addr addr = self->address();
+  st.options.fetch(it.url, left, st.options.fetch_limit, [addr, id, i](http_fetched r) {
+    if (auto me = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(me, detail::media_fetch_done{id, i, std::move(r)});
+  });
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+void start_import(self_ptr self, media_import& q) {
+  auto& st = self->state;
+  if (q.items.empty()) {
+    if (q.reply_to)
+      self->send(q.reply_to, media_imported{q.message_sid, {}, {}});
+    return;
+  }
+  auto id = ++st.next_import;
+  auto job = std::make_shared<media_import_job>();
+  job->request = std::move(q);
+  auto& req = job->request;
+  job->items.resize(req.items.size());
+  job->pending = req.items.size();
+  st.imports.emplace(id, job);
+  auto deadline = std::chrono::steady_clock::now() + st.options.fetch_timeout;
+  bool service_ok = model::is_sid(req.service_sid, "IS");
+  for (std::size_t i = 0; i < req.items.size(); ++i) {
+    auto& item = req.items[i];
+    auto& it = job->items[i];
+    it.url = item.url;
+    it.deadline = deadline;
+    bool repeated = std::any_of(req.items.begin(), req.items.begin() + static_cast<std::ptrdiff_t>(i),
+                                [&](const media_import_item& e) { return e.sid == item.sid; });
+    if (!model::is_sid(item.sid, "ME"))
+      settle_item(self, id, job, i, "not a media SID");
+    else if (!service_ok)
+      settle_item(self, id, job, i, "not a service SID: " + req.service_sid);
+    else if (st.items.count(item.sid) || repeated)
+      settle_item(self, id, job, i, "already exists");
+    else if (!st.options.fetch)
+      settle_item(self, id, job, i, "media fetching is off");
+    else
+      fetch_item(self, id, job, i);
+  }
+}
+
+void on_fetched(self_ptr self, detail::media_fetch_done& d) {
+  auto& st = self->state;
+  auto found = st.imports.find(d.job);
+  if (found == st.imports.end() || d.item >= found->second->items.size())
+    return;
+  job_ptr job = found->second;
+  auto& req = job->request;
+  auto& item = req.items[d.item];
+  auto& it = job->items[d.item];
+  auto& r = d.result;
+  auto limit = st.options.fetch_limit;
+  auto too_large = "larger than " + std::to_string(limit) + " bytes";
+  auto fail_item = [&](std::string why) { settle_item(self, d.job, job, d.item, std::move(why)); };
+  if (r.status == 0) {
+    if (r.too_large)
+      return fail_item(too_large);
+    return fail_item("fetching failed: " + (r.error.empty() ? std::string("no answer") : r.error));
+  }
+  if (is_redirect(r.status) && !r.location.empty()) {
+    if (it.redirects >= st.options.fetch_max_redirects)
+      return fail_item("more than " + std::to_string(st.options.fetch_max_redirects) + " redirects");
+    auto next = cv::resolve_redirect(it.url, r.location);
+    if (!next)
+      return fail_item("redirected to a location that is not an http(s) URL");
+    it.url = std::move(*next);
+    ++it.redirects;
+    return fetch_item(self, d.job, job, d.item);
+  }
+  if (r.status < 200 || r.status > 299)
+    return fail_item("HTTP status " + std::to_string(r.status));
+  if (r.body.size() > limit)
+    return fail_item(too_large);
+  if (r.body.empty())
+    return fail_item("the content is empty");
+  // Checked again here: another import may have stored this SID meanwhile.
+  if (st.items.count(item.sid))
+    return fail_item("already exists");
+  cv::media m;
+  m.sid = item.sid;
+  m.account_sid = req.account_sid;
+  m.service_sid = req.service_sid;
+  m.content_type = cv::media_type_of(r.content_type);
+  if (m.content_type.empty())
+    m.content_type = cv::media_type_of(item.content_type);
+  if (m.content_type.empty())
+    m.content_type = "application/octet-stream";
+  m.filename = cv::url_filename(it.url);
+  m.size = static_cast<std::int64_t>(r.body.size());
+  m.message_sid = req.message_sid;
+  m.conversation_sid = req.conversation_sid;
+  m.created = m.updated = now();
+  if (auto err = keep_new(self, m, r.body))
+    return fail_item("the media could not be stored: " + *err);
+  r.body = std::string(); // the bytes are on disk
+  st.durable.settle(self);
+  it.stored = std::move(m);
+  settle_item(self, d.job, job, d.item, {});
 }
 
 void upload(self_ptr self, media_call& c) {
@@ -327,6 +529,8 @@ caf::behavior media_actor(media_actor_type* self, media_options options, std::ve
       }
       st.durable.settle(self);
     },
+    [=](media_import& q) { start_import(self, q); },
+    [=](detail::media_fetch_done& d) { on_fetched(self, d); },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
   };
 }

@@ -15,14 +15,23 @@
 // file and its commit, or between a delete's commit and the removal) is
 // removed.
 //
+// Inbound media (an SMS or WhatsApp message's MediaUrl) come in with
+// media_import: each URL is downloaded through media_options::fetch, which
+// answers on a thread of its own and never blocks the actor, and the content
+// is then kept exactly as an upload's is, attached to its message.
+//
 // Runs detached: it reads and writes files, which must not hold up the
 // shared scheduler.
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -93,6 +102,49 @@ struct media_attach {
   std::string conversation_sid;
 };
 
+// conversation -> media actor, fire and forget: download these inbound media
+// (already given their ME SIDs by the message) and keep them as if uploaded,
+// attached to the message. The media actor answers reply_to with
+// media_imported once every item has been tried.
+struct media_import_item {
+  std::string sid;          // ME, chosen by the message
+  std::string url;          // the carrier's MediaUrl
+  std::string content_type; // its MediaContentType; used when the answer has none
+};
+
+struct media_import {
+  std::string account_sid, service_sid, conversation_sid, message_sid;
+  std::vector<media_import_item> items;
+  caf::actor reply_to; // invalid: nobody is told
+};
+
+// media actor -> media_import::reply_to, once per media_import, after the
+// metadata of everything stored is committed.
+struct media_imported {
+  std::string message_sid;
+  std::vector<model::cv::media> stored; // what was downloaded and committed, in item order
+  std::vector<std::pair<std::string, std::string>> failed; // (ME sid, reason) of items not stored, in item order
+};
+
+// One GET's outcome through the fetch seam: status 0 and error for a
+// transport failure (too_large too when the body exceeded the limit);
+// otherwise the status, body and the Content-Type and Location header
+// values (empty when absent).
+struct http_fetched {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string location;
+  std::string error;
+  bool too_large = false;
+};
+
+// GETs url (redirects are not followed: the media actor follows them),
+// giving up after timeout and failing a body over body_limit bytes; calls
+// done exactly once, on any thread.
+using http_fetch_fn = std::function<void(std::string url, std::chrono::milliseconds timeout, std::size_t body_limit,
+                                         std::function<void(http_fetched)> done)>;
+
 struct media_options {
   std::filesystem::path dir; // created when missing
   // The store writer; invalid: nothing is written and nothing is held.
@@ -105,12 +157,26 @@ struct media_options {
   // fsync files and the directory (--durability full); without it a
   // rename still makes each file appear whole or not at all.
   bool fsync = true;
+  // How media_import downloads; empty: every item fails with "media
+  // fetching is off".
+  http_fetch_fn fetch;
+  // Per imported item: the time for all its requests (redirects included)
+  // and the largest content taken (WhatsApp's largest inbound file).
+  std::chrono::milliseconds fetch_timeout{30000};
+  std::size_t fetch_limit = 16 * 1024 * 1024;
+  // Redirects followed per item.
+  int fetch_max_redirects = 5;
 };
+
+struct media_import_job; // an import in progress (media_actor.cpp)
 
 struct media_state {
   media_options options;
   std::unordered_map<std::string, model::cv::media> items; // by ME SID
   durable_writes<media_reply> durable;
+  // Imports waiting for downloads, by their number.
+  std::unordered_map<std::uint64_t, std::shared_ptr<media_import_job>> imports;
+  std::uint64_t next_import = 0;
   static inline const char* name = "media";
 };
 
@@ -131,3 +197,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_lookup_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_attach)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_import)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_imported)

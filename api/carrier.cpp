@@ -54,6 +54,9 @@ constexpr std::string_view api_version = "2010-04-01";
 constexpr std::size_t max_messages = 10000;
 // Twilio's limit on an outbound body, in Unicode code points.
 constexpr std::size_t max_body_code_points = 1600;
+// The largest file PUT /sim/files takes (over WhatsApp's 16 MB, so a
+// receiver's size limit can be tried); other requests keep the server's 1 MiB.
+constexpr std::size_t max_file_bytes = 64 * 1024 * 1024;
 
 struct carrier_account {
   std::string sid;
@@ -72,7 +75,8 @@ struct carrier_options {
 const char* usage = R"(usage: switchboard carrier --account AC...:TOKEN [options]
 
 A loopback carrier simulator: Twilio's Messages API (create, list, fetch) with
-signed status callbacks, and injection of inbound messages.
+signed status callbacks, injection of inbound messages, and files to serve
+as their MediaUrl.
 
 Options:
   --listen ADDR           address to listen on (127.0.0.1)
@@ -91,6 +95,10 @@ Routes:
   POST /sim/inbound                                    From, To, Body, MediaUrl,
                                                        MediaContentType, AccountSid, ProfileName
   POST /sim/Messages/{SM}/Status                       MessageStatus, ErrorCode
+  PUT  /sim/files/{name}                               keep the body (up to 64 MiB) and
+                                                       its Content-Type, in memory; no auth
+  GET  /sim/files/{name}                               the file with its Content-Type (404 when absent)
+  GET  /sim/redirect/{name}                            302, Location: /sim/files/{name} (relative)
   GET  /healthz
 )";
 
@@ -359,6 +367,10 @@ class carrier : public std::enable_shared_from_this<carrier> {
     http_server_config cfg;
     cfg.address = opt_.listen;
     cfg.port = opt_.port;
+    cfg.large_body_limit = max_file_bytes;
+    cfg.large_body = [](verb method, std::string_view target) {
+      return method == verb::put && target.rfind("/sim/files/", 0) == 0;
+    };
     std::weak_ptr<carrier> weak = weak_from_this();
     server_ = std::make_unique<http_server>(cfg, [weak](http_request&& req, responder respond) {
       if (auto self = weak.lock())
@@ -417,6 +429,21 @@ class carrier : public std::enable_shared_from_this<carrier> {
       if (auto f = read_form(req, query, respond))
         sim_status(std::string(segs[2]), *f, std::move(respond));
       return;
+    }
+    if (segs.size() == 3 && segs[0] == "sim" && segs[1] == "files" && !segs[2].empty()) {
+      if (req.method == verb::put)
+        return respond(put_file(std::string(segs[2]), std::move(req)));
+      if (req.method == verb::get)
+        return respond(get_file(std::string(segs[2]), path));
+      return respond(not_allowed("GET, PUT"));
+    }
+    if (segs.size() == 3 && segs[0] == "sim" && segs[1] == "redirect" && !segs[2].empty()) {
+      if (req.method != verb::get)
+        return respond(not_allowed("GET"));
+      // Relative, as a CDN's redirect often is: the fetcher resolves it.
+      http_response r{302, "", "", {}};
+      r.headers.emplace_back("Location", "/sim/files/" + std::string(segs[2]));
+      return respond(std::move(r));
     }
     if (segs.size() >= 4 && segs[0] == "2010-04-01" && segs[1] == "Accounts") {
       bool list_path = segs.size() == 4 && segs[3] == "Messages.json";
@@ -627,6 +654,32 @@ class carrier : public std::enable_shared_from_this<carrier> {
     return json_response(200, message_json(*it->second));
   }
 
+  // PUT /sim/files/{name}: keeps the body and its Content-Type (as sent,
+  // none when absent); 201 for a new name, 200 when it replaced one.
+  http_response put_file(std::string name, http_request&& req) {
+    json j;
+    j["name"] = name;
+    j["size"] = req.body.size();
+    j["content_type"] = req.content_type.empty() ? json(nullptr) : json(req.content_type);
+    j["url"] = "/sim/files/" + name;
+    bool added = false;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      added = files_.insert_or_assign(std::move(name), sim_file{std::move(req.content_type), std::move(req.body)})
+                .second;
+    }
+    return json_response(added ? 201 : 200, j);
+  }
+
+  // GET /sim/files/{name}: the bytes with the Content-Type they came with.
+  http_response get_file(const std::string& name, std::string_view path) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto it = files_.find(name);
+    if (it == files_.end())
+      return not_found(path);
+    return http_response{200, it->second.content_type, it->second.body, {}};
+  }
+
   // POST /sim/Messages/{sid}/Status: one more callback, after those pending.
   void sim_status(const std::string& sid, const model::form& f, responder respond) {
     auto status = f.get("MessageStatus").value_or("");
@@ -809,6 +862,11 @@ class carrier : public std::enable_shared_from_this<carrier> {
   bool stopping_ = false;                                   // guarded by mutex_
   std::deque<std::shared_ptr<message_record>> messages_;    // oldest first; guarded by mutex_
   std::unordered_map<std::string, std::shared_ptr<message_record>> by_sid_;  // guarded by mutex_
+  struct sim_file {
+    std::string content_type; // empty: served without one
+    std::string body;
+  };
+  std::unordered_map<std::string, sim_file> files_;  // PUT /sim/files; guarded by mutex_
 };
 
 } // namespace

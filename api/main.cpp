@@ -29,6 +29,7 @@
 #include "api/carrier.hpp"
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
+#include "api/media_fetch.hpp"
 #include "api/routes.hpp"
 #include "metrics/metrics.hpp"
 #include "model/sid.hpp"
@@ -508,12 +509,15 @@ int main(int argc, char** argv) {
   mopts.store = store;
   mopts.auth_tokens = copts.auth_tokens; // the root comes once it exists
   mopts.fsync = opt.durability == sb::store::durability::full;
+  // Inbound media (MediaUrl) are downloaded through the one HTTP client too.
+  mopts.fetch = sb::api::http_fetch_through(client);
   auto media = sys.spawn<caf::detached>(sb::actors::media_actor, mopts, std::move(recovered.media));
   recovered.media.clear();
   copts.media = media;
   auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
   std::size_t restored_conversations = conversations_image->conversations.size();
-  auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image);
+  auto conversations = sys.spawn(sb::actors::conversations_actor, copts, conversations_image,
+                                 metrics.conversations());
   conversations_image.reset();
   caf::anon_send(media, sb::actors::media_root_atom::value, conversations);
 

@@ -226,6 +226,158 @@ std::optional<std::string> content_disposition_filename(std::string_view header)
   return plain;
 }
 
+std::string media_type_of(std::string_view content_type) {
+  auto type = trim(content_type.substr(0, content_type.find(';')));
+  if (check_upload(type, "", 1))
+    return {};
+  return std::string(type);
+}
+
+namespace {
+
+// An http(s) URL in parts; the fragment is dropped.
+struct url_parts {
+  std::string scheme; // "http" or "https", lower case
+  std::string authority;
+  std::string path;
+  std::string query; // with its '?', or empty
+};
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequal(s.substr(0, prefix.size()), prefix);
+}
+
+std::optional<url_parts> split_http_url(std::string_view url) {
+  url_parts out;
+  if (starts_with_nocase(url, "https://")) {
+    out.scheme = "https";
+    url.remove_prefix(8);
+  } else if (starts_with_nocase(url, "http://")) {
+    out.scheme = "http";
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  url = url.substr(0, url.find('#'));
+  auto end = url.find_first_of("/?");
+  out.authority = std::string(url.substr(0, end));
+  if (out.authority.empty())
+    return std::nullopt;
+  url.remove_prefix(end == std::string_view::npos ? url.size() : end);
+  auto q = url.find('?');
+  out.path = std::string(url.substr(0, q));
+  if (q != std::string_view::npos)
+    out.query = std::string(url.substr(q));
+  return out;
+}
+
+// RFC 3986 5.2.4: "/a/b/../c/./d" -> "/a/c/d".
+std::string remove_dot_segments(std::string in) {
+  std::string out;
+  auto pop = [&out] {
+    auto slash = out.rfind('/');
+    out.erase(slash == std::string::npos ? 0 : slash);
+  };
+  auto starts = [&in](std::string_view p) { return in.compare(0, p.size(), p) == 0; };
+  while (!in.empty()) {
+    if (starts("../")) {
+      in.erase(0, 3);
+    } else if (starts("./")) {
+      in.erase(0, 2);
+    } else if (starts("/./")) {
+      in.replace(0, 3, "/");
+    } else if (in == "/.") {
+      in = "/";
+    } else if (starts("/../")) {
+      in.replace(0, 4, "/");
+      pop();
+    } else if (in == "/..") {
+      in = "/";
+      pop();
+    } else if (in == "." || in == "..") {
+      in.clear();
+    } else {
+      auto next = in.find('/', in.front() == '/' ? 1 : 0);
+      out += in.substr(0, next);
+      in.erase(0, next == std::string::npos ? in.size() : next);
+    }
+  }
+  return out;
+}
+
+// Whether a reference starts with a scheme ("x+y-z.w:").
+bool has_scheme(std::string_view ref) {
+  auto colon = ref.find(':');
+  if (colon == std::string_view::npos || colon == 0 || ref.find_first_of("/?#") < colon)
+    return false;
+  if (!std::isalpha(static_cast<unsigned char>(ref[0])))
+    return false;
+  return std::all_of(ref.begin(), ref.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+}
+
+} // namespace
+
+std::optional<std::string> resolve_redirect(std::string_view base, std::string_view location) {
+  auto b = split_http_url(base);
+  location = trim(location);
+  if (!b || location.empty())
+    return std::nullopt;
+  if (has_scheme(location)) {
+    auto abs = split_http_url(location);
+    if (!abs)
+      return std::nullopt;
+    return abs->scheme + "://" + abs->authority + abs->path + abs->query;
+  }
+  if (location.size() >= 2 && location.substr(0, 2) == "//") {
+    auto abs = split_http_url(b->scheme + ":" + std::string(location));
+    if (!abs)
+      return std::nullopt;
+    return abs->scheme + "://" + abs->authority + abs->path + abs->query;
+  }
+  location = location.substr(0, location.find('#'));
+  auto q = location.find('?');
+  std::string path(location.substr(0, q));
+  std::string query = q == std::string_view::npos ? std::string() : std::string(location.substr(q));
+  std::string target;
+  if (path.empty()) {
+    target = b->path + (query.empty() ? b->query : query);
+  } else if (path.front() == '/') {
+    target = remove_dot_segments(path) + query;
+  } else {
+    auto dir = b->path.empty() ? std::string("/") : b->path.substr(0, b->path.rfind('/') + 1);
+    target = remove_dot_segments(dir + path) + query;
+  }
+  return b->scheme + "://" + b->authority + target;
+}
+
+std::string url_filename(std::string_view url) {
+  auto u = split_http_url(url);
+  if (!u)
+    return {};
+  auto segment = std::string_view(u->path).substr(u->path.rfind('/') + 1);
+  std::string name;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size() && hex_value(segment[i + 1]) >= 0 &&
+        hex_value(segment[i + 2]) >= 0) {
+      name += static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
+      i += 2;
+    } else {
+      name += segment[i];
+    }
+  }
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || name.size() - dot - 1 < 1 || name.size() - dot - 1 > 10)
+    return {};
+  if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(dot) + 1, name.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }))
+    return {};
+  if (name.find_first_of("/\\") != std::string::npos || check_upload("application/octet-stream", name, 1))
+    return {};
+  return name;
+}
+
 std::string media_url(std::string_view base, std::string_view service_sid, std::string_view sid) {
   std::string out(base);
   out += "/v1/Services/";

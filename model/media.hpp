@@ -87,6 +87,28 @@ inline constexpr std::int64_t media_direct_url_ttl_s = 300;
 // token). nullopt when there is none.
 std::optional<std::string> content_disposition_filename(std::string_view header);
 
+// ------------------------------------------- inbound media fetched by URL --
+
+// The media type of a response's Content-Type value: the part before any
+// parameters, without surrounding blanks ("image/png; q=1" -> "image/png");
+// empty when that is not a type/subtype check_upload accepts.
+std::string media_type_of(std::string_view content_type);
+
+// Where a redirect leads: location (a Location header value) resolved
+// against base, the http(s) URL that answered with it, as RFC 3986 (5.2)
+// resolves a reference: an absolute http:// or https:// URL as it is,
+// "//host/..." with base's scheme, "/path", "?query" and relative paths
+// against base, with dot segments removed; fragments are dropped. nullopt
+// when base is not an http(s) URL, location is empty or names another
+// scheme.
+std::optional<std::string> resolve_redirect(std::string_view base, std::string_view location);
+
+// The file name a URL's last path segment gives, percent-decoded, when it
+// looks like one: a name, a dot and an extension of 1 to 10 letters or
+// digits ("photo.jpg"), without slashes, and a file name check_upload
+// accepts; otherwise empty (".../Media/ME0123..." gives none).
+std::string url_filename(std::string_view url);
+
 // base + "/v1/Services/" + service_sid + "/Media/" + sid.
 std::string media_url(std::string_view base, std::string_view service_sid, std::string_view sid);
 

@@ -1,7 +1,8 @@
 // The carrier simulator (`switchboard carrier`) as the real binary: Twilio's
 // Messages API with signed status callbacks in order, its validation, and
-// injected inbound messages posted as Twilio's signed webhook. A local
-// receiver plays both the StatusCallback target and the inbound endpoint.
+// injected inbound messages posted as Twilio's signed webhook, and the files
+// it hosts for MediaUrl. A local receiver plays both the StatusCallback
+// target and the inbound endpoint.
 
 #include <algorithm>
 #include <chrono>
@@ -474,9 +475,69 @@ TEST_CASE("carrier: health, unknown routes, options and a clean exit on SIGTERM"
   auto help = sbtest::run_to_exit({"carrier", "--help"});
   CHECK(help.code == 0);
   CHECK(help.output.find("--inbound-url") != std::string::npos);
+  CHECK(help.output.find("/sim/files/{name}") != std::string::npos);
+  CHECK(help.output.find("/sim/redirect/{name}") != std::string::npos);
 
   auto status = c.carrier.terminate(10s);
   REQUIRE(status);
   CHECK(WIFEXITED(*status));
   CHECK(WEXITSTATUS(*status) == 0);
+}
+
+TEST_CASE("carrier: /sim/files keeps and serves files; /sim/redirect points at them", "[carrier]") {
+  using boost::beast::http::verb;
+  sbtest::ready_process carrier(carrier_args(""));
+  sbtest::http_connection conn(carrier.port());
+  const std::string png("PNG\0\x01\xffDATA", 10);
+
+  // No credentials needed: PUT keeps the body and its Content-Type.
+  auto put = conn.send(verb::put, "/sim/files/cat.png", png, {{"Content-Type", "image/png"}});
+  REQUIRE(put.status == 201);
+  auto j = put.json();
+  CHECK(j["name"] == "cat.png");
+  CHECK(j["size"] == 10);
+  CHECK(j["content_type"] == "image/png");
+  CHECK(j["url"] == "/sim/files/cat.png");
+  auto got = conn.send(verb::get, "/sim/files/cat.png", {}, {});
+  CHECK(got.status == 200);
+  CHECK(got.header("content-type") == "image/png");
+  CHECK(got.body == png);
+
+  // A second PUT replaces it (200); one without Content-Type is served without one.
+  put = conn.send(verb::put, "/sim/files/cat.png", "GIF89a", {{"Content-Type", "image/gif"}});
+  CHECK(put.status == 200);
+  got = conn.send(verb::get, "/sim/files/cat.png", {}, {});
+  CHECK(got.header("content-type") == "image/gif");
+  CHECK(got.body == "GIF89a");
+  put = conn.send(verb::put, "/sim/files/raw", "bytes", {});
+  CHECK(put.status == 201);
+  CHECK(put.json()["content_type"].is_null());
+  got = conn.send(verb::get, "/sim/files/raw", {}, {});
+  CHECK(got.status == 200);
+  CHECK_FALSE(got.has_header("content-type"));
+  CHECK(got.body == "bytes");
+
+  // Larger than the carrier's 1 MiB for other requests.
+  const std::string big(3 * 1024 * 1024 + 7, 'b');
+  put = conn.send(verb::put, "/sim/files/big.bin", big, {{"Content-Type", "application/octet-stream"}});
+  CHECK(put.status == 201);
+  got = conn.send(verb::get, "/sim/files/big.bin", {}, {});
+  CHECK(got.body.size() == big.size());
+  CHECK(got.body == big);
+
+  // Absent files, other methods.
+  sbtest::error_is(conn.send(verb::get, "/sim/files/absent.png", {}, {}), 404, 20404);
+  auto del = conn.send(verb::delete_, "/sim/files/cat.png", {}, {});
+  CHECK(del.status == 405);
+  CHECK(del.header("allow") == "GET, PUT");
+
+  // The redirect is relative, whether or not the file exists.
+  auto moved = conn.send(verb::get, "/sim/redirect/cat.png", {}, {});
+  CHECK(moved.status == 302);
+  CHECK(moved.header("location") == "/sim/files/cat.png");
+  CHECK(moved.body.empty());
+  moved = conn.send(verb::get, "/sim/redirect/absent.png", {}, {});
+  CHECK(moved.status == 302);
+  CHECK(moved.header("location") == "/sim/files/absent.png");
+  CHECK(conn.send(verb::post, "/sim/redirect/cat.png", {}, {}).status == 405);
 }

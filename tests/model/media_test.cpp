@@ -193,3 +193,61 @@ TEST_CASE("media wire JSON has the Media Content Service's fields", "[model]") {
   CHECK(j["channel_sid"] == m.conversation_sid);
   CHECK(j["links"]["content_direct_temporary"].is_null());
 }
+
+TEST_CASE("media_type_of drops parameters and refuses what is no media type", "[model]") {
+  CHECK(cv::media_type_of("image/png") == "image/png");
+  CHECK(cv::media_type_of(" image/jpeg ; charset=binary") == "image/jpeg");
+  CHECK(cv::media_type_of("text/plain;charset=utf-8") == "text/plain");
+  CHECK(cv::media_type_of("").empty());
+  CHECK(cv::media_type_of("png").empty());
+  CHECK(cv::media_type_of("/png").empty());
+  CHECK(cv::media_type_of("image/").empty());
+  CHECK(cv::media_type_of(std::string("image/p\x01g")).empty());
+}
+
+TEST_CASE("resolve_redirect resolves a Location against the URL that answered", "[model]") {
+  const std::string base = "https://cdn.example.com/a/b/file.jpg?x=1#frag";
+  struct row {
+    std::string location;
+    std::optional<std::string> want;
+  };
+  const std::vector<row> rows = {
+      {"http://other.example/p?q=2", "http://other.example/p?q=2"},
+      {"HTTPS://Other.example/p#f", "https://Other.example/p"},
+      {"//img.example/z.png", "https://img.example/z.png"},
+      {"/sim/files/cat.png", "https://cdn.example.com/sim/files/cat.png"},
+      {"/x/../y/./z", "https://cdn.example.com/y/z"},
+      {"other.png", "https://cdn.example.com/a/b/other.png"},
+      {"../up.png?s=1", "https://cdn.example.com/a/up.png?s=1"},
+      {"../../../../top", "https://cdn.example.com/top"},
+      {"?page=2", "https://cdn.example.com/a/b/file.jpg?page=2"},
+      {" /spaced ", "https://cdn.example.com/spaced"},
+      {"", std::nullopt},
+      {"ftp://files.example/x", std::nullopt},
+      {"javascript:alert(1)", std::nullopt},
+      {"http://", std::nullopt},
+  };
+  for (auto& r : rows) {
+    INFO(r.location);
+    CHECK(cv::resolve_redirect(base, r.location) == r.want);
+  }
+  CHECK(cv::resolve_redirect("http://h:8080", "rel.png") == "http://h:8080/rel.png");
+  CHECK(cv::resolve_redirect("http://u:p@h/dir/", "f.png") == "http://u:p@h/dir/f.png");
+  CHECK_FALSE(cv::resolve_redirect("ftp://h/x", "/y"));
+}
+
+TEST_CASE("url_filename takes a last path segment that looks like a file name", "[model]") {
+  CHECK(cv::url_filename("https://cdn.example.com/a/photo.jpg?sig=abc#x") == "photo.jpg");
+  CHECK(cv::url_filename("http://h/files/My%20Cat.PNG") == "My Cat.PNG");
+  CHECK(cv::url_filename("http://h/archive.tar.gz") == "archive.tar.gz");
+  CHECK(cv::url_filename("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1").empty());
+  CHECK(cv::url_filename("http://h/").empty());
+  CHECK(cv::url_filename("http://h").empty());
+  CHECK(cv::url_filename("http://h/.hidden").empty());
+  CHECK(cv::url_filename("http://h/name.").empty());
+  CHECK(cv::url_filename("http://h/name.waytoolongext").empty());
+  CHECK(cv::url_filename("http://h/a%2Fb.png").empty());
+  CHECK(cv::url_filename("http://h/bad%01.png").empty());
+  CHECK(cv::url_filename("http://h/bad%FF.png").empty());
+  CHECK(cv::url_filename("ftp://h/x.png").empty());
+}
