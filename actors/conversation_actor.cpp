@@ -638,6 +638,50 @@ cv_reply delivery_status(self_ptr self, const cv_call& c) {
 
 const char* source_of(const std::string& type) { return type == "whatsapp" ? "WHATSAPP" : "SMS"; }
 
+// An inbound message's media: once the message is committed the media actor
+// downloads each MediaUrl and keeps it under the SID the message gave it
+// (media_imported tells what became of them). The message is acknowledged
+// without waiting: a slow or failing media host must not lose the
+// customer's message.
+void import_media(self_ptr self, const cv::message& m) {
+  auto& st = self->state;
+  if (m.media.empty() || !st.options.media)
+    return;
+  media_import imp;
+  imp.account_sid = m.account_sid;
+  imp.service_sid = m.chat_service_sid;
+  imp.conversation_sid = m.conversation_sid;
+  imp.message_sid = m.sid;
+  for (auto& r : m.media)
+    imp.items.push_back(media_import_item{r.sid, r.source_url, r.content_type});
+  imp.reply_to = caf::actor_cast<caf::actor>(self);
+  ++st.outstanding; // ends with media_imported
+  st.durable.after_commit(self, [self, imp = std::move(imp)]() mutable {
+    self->send(self->state.options.media, std::move(imp));
+  });
+}
+
+// The media actor kept (some of) a message's inbound media: the message
+// shows their type, name and size from now on. Those it could not fetch
+// keep their SID and source URL with size 0.
+void media_imported_into(self_ptr self, const media_imported& r) {
+  auto& st = self->state;
+  auto* m = find_message(st, r.message_sid);
+  if (!m)
+    return; // deleted meanwhile
+  bool changed = false;
+  for (auto& got : r.stored)
+    for (auto& ref : m->media)
+      if (ref.sid == got.sid) {
+        ref.content_type = got.content_type;
+        ref.filename = got.filename;
+        ref.size = got.size;
+        changed = true;
+      }
+  if (changed)
+    save(self, *m);
+}
+
 // An inbound message the root routed here: into a conversation that holds
 // its (From, To) binding, or one the root has just created for it
 // (c.created_by), which first gains the sender as participant and the
@@ -709,6 +753,7 @@ cv_reply inbound_message(self_ptr self, const cv_call& c) {
   }
   fire(self, "onMessageAdded", cv_event_fields(st.conv, m), source);
   send_out(self, m);
+  import_media(self, m);
   return cv_one(m, true);
 }
 
@@ -1182,6 +1227,16 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
       if (st.deleted)
         return;
       apply_delivery(self, d); // a message deleted meanwhile has nothing to update
+      st.durable.settle(self);
+    },
+    [=](media_imported& r) {
+      auto& st = self->state;
+      st.last_active = self->clock().now();
+      if (st.outstanding > 0)
+        --st.outstanding;
+      if (st.deleted)
+        return;
+      media_imported_into(self, r);
       st.durable.settle(self);
     },
     [=](cv_hooks_changed& h) { self->state.hooks = cv_hook_settings{std::move(h.service), std::move(h.account)}; },

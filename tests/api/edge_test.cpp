@@ -425,3 +425,54 @@ TEST_CASE("edge: uploaded media go out as signed URLs the gateway can fetch; unk
   // One file is fine for both channels.
   ok(api.post(C + "/" + ch + "/Messages", {{"MediaSid", a}}), 201);
 }
+
+TEST_CASE("edge: inbound media are fetched from MediaUrl and kept as the message's media", "[api][edge][media]") {
+  carrier sim;
+  server_process srv(server_args(sim));
+  api_client api(srv.port(), account, token);
+  std::string is = ok(api.get("/v1/Configuration"))["default_chat_service_sid"];
+  ok(api.post("/v1/Configuration/Addresses",
+              {{"Type", "sms"}, {"Address", our_number}, {"AutoCreation.Enabled", "true"}}),
+     201);
+  // The carrier hosts the customer's photo behind a CDN-like redirect.
+  std::string photo("\xff\xd8\xff\xe0 a photo of a broken parcel", 32);
+  auto put = sim.api.raw(boost::beast::http::verb::put, "/sim/files/parcel.jpg", photo, {{"Content-Type", "image/jpeg"}});
+  REQUIRE(put.status == 201);
+  auto base = "http://127.0.0.1:" + std::to_string(sim.proc.port());
+  auto in = send_inbound(sim, srv, "+15551230001", our_number, "see the photo",
+                         {{"MediaUrl", base + "/sim/redirect/parcel.jpg"},
+                          {"MediaContentType", "image/jpeg"},
+                          {"MediaUrl", base + "/sim/files/missing.png"},
+                          {"MediaContentType", "image/png"}});
+  INFO(in.body);
+  REQUIRE(in.json()["status"] == 200);
+
+  auto list = ok(api.get(C))["conversations"];
+  REQUIRE(list.size() == 1);
+  std::string ch = list[0]["sid"];
+  json media;
+  // The message is acknowledged at once; its media fill in once downloaded.
+  REQUIRE(eventually([&] {
+    auto msgs = ok(api.get(C + "/" + ch + "/Messages"))["messages"];
+    if (msgs.size() != 1 || msgs[0]["media"].size() != 2)
+      return false;
+    media = msgs[0]["media"];
+    return media[0]["size"] == photo.size();
+  }, 10s));
+  std::string me = media[0]["sid"];
+  CHECK(me.rfind("ME", 0) == 0);
+  CHECK(media[0]["content_type"] == "image/jpeg");
+  CHECK(media[0]["filename"] == "parcel.jpg");
+  // A file the carrier does not have keeps its SID, with nothing stored.
+  CHECK(media[1]["size"] == 0);
+  CHECK(api.get("/v1/Services/" + is + "/Media/" + media[1]["sid"].get<std::string>()).status == 404);
+
+  // The content is ours now, attached to the message like an upload.
+  auto meta = ok(api.get("/v1/Services/" + is + "/Media/" + me));
+  CHECK(meta["size"] == photo.size());
+  CHECK(meta["channel_sid"] == ch);
+  auto content = api.get("/v1/Services/" + is + "/Media/" + me + "/Content");
+  CHECK(content.status == 200);
+  CHECK(content.body == photo);
+  CHECK(content.header("content-type") == "image/jpeg");
+}
