@@ -170,6 +170,10 @@ http_response store_unavailable() {
                         "until its store accepts writes again");
 }
 
+// The bridges' deadline sweep (a self message once a second while
+// requests are in flight).
+using sweep_atom = caf::atom_constant<caf::atom("br_sweep")>;
+
 struct bridge_state {
   caf::actor directory;
   caf::actor store;
@@ -177,6 +181,14 @@ struct bridge_state {
   metrics::http_families families;
   std::unordered_map<std::string, prometheus::Counter*> counters;
   std::unordered_map<std::string, prometheus::Histogram*> latencies;
+  // Requests waiting for their answer, by number. Internal requests carry
+  // no CAF timeout (in CAF 0.17 one stays armed in the clock for its whole
+  // length, answered or not: at 20,000 requests a second that was 600,000
+  // pending entries and as many stray timeout messages 30 s later); one
+  // sweep a second answers those past the deadline with 503 instead.
+  std::unordered_map<std::uint64_t, std::shared_ptr<job_common>> in_flight;
+  std::uint64_t next_request = 0;
+  bool sweeping = false;
   static inline const char* name = "http_bridge";
 };
 
@@ -204,6 +216,59 @@ void observe(bridge_state& st, const Job& job, unsigned status) {
   h->second->Observe(std::chrono::duration<double>(clock_type::now() - job.start).count());
 }
 
+using bridge_ptr = caf::stateful_actor<bridge_state>*;
+
+http_response no_answer() { return error_response(503, 20503, "The service did not answer in time"); }
+
+void finish(bridge_ptr self, job_common& job, http_response response) {
+  observe(self->state, job, response.status);
+  job.respond(std::move(response));
+}
+
+// Asks target with call for job; on_reply(reply) runs when the answer comes
+// within the job's deadline (its start plus the bridge timeout), else the
+// job gets 503 and a late answer is dropped.
+template <class Reply, class Call, class OnReply>
+void ask(bridge_ptr self, const caf::actor& target, Call call, std::shared_ptr<job_common> job, OnReply on_reply) {
+  auto& st = self->state;
+  auto id = ++st.next_request;
+  st.in_flight.emplace(id, job);
+  if (!st.sweeping) {
+    st.sweeping = true;
+    self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
+  }
+  self->request(target, caf::infinite, std::move(call))
+    .then(
+      [=](Reply& reply) mutable {
+        if (self->state.in_flight.erase(id) == 0)
+          return; // answered with 503 by the sweep already
+        on_reply(reply);
+      },
+      [=](caf::error&) {
+        if (self->state.in_flight.erase(id) == 0)
+          return;
+        finish(self, *job, no_answer());
+      });
+}
+
+// Answers the requests past their deadline; looks again in a second while
+// any are left.
+void sweep(bridge_ptr self) {
+  auto& st = self->state;
+  auto cutoff = clock_type::now() - st.timeout;
+  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
+    if (it->second->start <= cutoff) {
+      finish(self, *it->second, no_answer());
+      it = st.in_flight.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  st.sweeping = !st.in_flight.empty();
+  if (st.sweeping)
+    self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
+}
+
 // Carries jobs into the actor system; each bridge keeps few requests in
 // flight (one per open request on its share of connections).
 caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor directory,
@@ -216,42 +281,24 @@ caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor d
   return {
     [=](std::shared_ptr<bridge_job>& job) {
       auto call = job->call;
-      self->request(self->state.directory, self->state.timeout, std::move(call))
-        .then(
-          [=](tr_reply& reply) {
-            auto response = render(*job, reply);
-            // Workspace actors hold their answers until the store has their
-            // changes; the directory's own changes (creating or deleting a
-            // workspace) are synced here.
-            bool change = job->call.op == actors::tr_op::workspace_create ||
-                          job->call.op == actors::tr_op::workspace_delete;
-            if (!change || response.status >= 300 || !self->state.store) {
-              observe(self->state, *job, response.status);
-              job->respond(std::move(response));
-              return;
-            }
-            // A change is acknowledged only once the store has committed it:
-            // everything its owner handed the store is ahead of this sync.
-            auto shared = std::make_shared<http_response>(std::move(response));
-            self->request(self->state.store, self->state.timeout, actors::store_sync{})
-              .then(
-                [=](bool ok) {
-                  auto out = ok ? std::move(*shared) : store_unavailable();
-                  observe(self->state, *job, out.status);
-                  job->respond(std::move(out));
-                },
-                [=](caf::error&) {
-                  auto out = store_unavailable();
-                  observe(self->state, *job, out.status);
-                  job->respond(std::move(out));
-                });
-          },
-          [=](caf::error& err) {
-            auto response = error_response(503, 20503, "The service did not answer in time");
-            observe(self->state, *job, response.status);
-            job->respond(std::move(response));
-          });
+      ask<tr_reply>(self, self->state.directory, std::move(call), job, [=](tr_reply& reply) {
+        auto response = render(*job, reply);
+        // Workspace actors hold their answers until the store has their
+        // changes; the directory's own changes (creating or deleting a
+        // workspace) are synced here.
+        bool change =
+          job->call.op == actors::tr_op::workspace_create || job->call.op == actors::tr_op::workspace_delete;
+        if (!change || response.status >= 300 || !self->state.store)
+          return finish(self, *job, std::move(response));
+        // A change is acknowledged only once the store has committed it:
+        // everything its owner handed the store is ahead of this sync.
+        auto shared = std::make_shared<http_response>(std::move(response));
+        ask<bool>(self, self->state.store, actors::store_sync{}, job, [=](bool ok) {
+          finish(self, *job, ok ? std::move(*shared) : store_unavailable());
+        });
+      });
     },
+    [=](sweep_atom) { sweep(self); },
   };
 }
 
@@ -332,20 +379,8 @@ http_response not_allowed(const char* allow) {
 // Sends a job's call to target and answers the job with render(job, reply),
 // or 503 when no answer comes in time.
 template <class Reply, class Call, class Job, class Render>
-void carry(caf::stateful_actor<bridge_state>* self, const caf::actor& target, Call call, std::shared_ptr<Job> job,
-           Render render) {
-  self->request(target, self->state.timeout, std::move(call))
-    .then(
-      [=](Reply& reply) {
-        auto response = render(*job, reply);
-        observe(self->state, *job, response.status);
-        job->respond(std::move(response));
-      },
-      [=](caf::error&) {
-        auto response = error_response(503, 20503, "The service did not answer in time");
-        observe(self->state, *job, response.status);
-        job->respond(std::move(response));
-      });
+void carry(bridge_ptr self, const caf::actor& target, Call call, std::shared_ptr<Job> job, Render render) {
+  ask<Reply>(self, target, std::move(call), job, [=](Reply& reply) { finish(self, *job, render(*job, reply)); });
 }
 
 caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
@@ -358,6 +393,7 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
       auto target = job->target ? job->target : self->state.directory;
       carry<actors::cv_reply>(self, target, job->call, job, render_cv);
     },
+    [=](sweep_atom) { sweep(self); },
   };
 }
 
@@ -403,6 +439,7 @@ caf::behavior media_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::a
       job->call.op = call.op;
       carry<actors::media_reply>(self, self->state.directory, std::move(call), job, render_media);
     },
+    [=](sweep_atom) { sweep(self); },
   };
 }
 

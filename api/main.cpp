@@ -50,6 +50,7 @@ struct options {
   std::size_t actor_threads = 0;
   std::size_t body_limit = 1 << 20;
   std::size_t media_body_limit = 150 * 1024 * 1024;
+  std::size_t request_timeout_s = 30;
   std::string ca_file;
   sb::store::durability durability = sb::store::durability::full;
   std::size_t task_retention_s = 15 * 60;
@@ -77,6 +78,8 @@ Options (each also read from the environment variable in brackets):
   --io-threads N        HTTP I/O threads [SWITCHBOARD_IO_THREADS] (1)
   --actor-threads N     actor scheduler threads [SWITCHBOARD_ACTOR_THREADS] (one per core)
   --body-limit BYTES    largest request body [SWITCHBOARD_BODY_LIMIT] (1048576)
+  --request-timeout S   a request the actors have not answered in S seconds
+                        gets 503 / 20503 [SWITCHBOARD_REQUEST_TIMEOUT] (30)
   --media-body-limit BYTES
                         largest media upload (POST /v1/Services/{IS}/Media)
                         [SWITCHBOARD_MEDIA_BODY_LIMIT] (157286400, 150 MB)
@@ -167,6 +170,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_ACTOR_THREADS")) to_size(*v, o.actor_threads);
   if (auto v = env("SWITCHBOARD_BODY_LIMIT")) to_size(*v, o.body_limit);
   if (auto v = env("SWITCHBOARD_MEDIA_BODY_LIMIT")) to_size(*v, o.media_body_limit);
+  if (auto v = env("SWITCHBOARD_REQUEST_TIMEOUT")) to_size(*v, o.request_timeout_s);
   if (auto v = env("SWITCHBOARD_CA_FILE")) o.ca_file = *v;
   if (auto v = env("SWITCHBOARD_DURABILITY")) {
     auto d = sb::store::parse_durability(*v);
@@ -250,6 +254,11 @@ bool parse_options(int argc, char** argv, options& o) {
       if (!value(o.ca_file)) return false;
     } else if (arg == "--body-limit") {
       if (!value(v) || !to_size(v, o.body_limit)) return false;
+    } else if (arg == "--request-timeout") {
+      if (!value(v) || !to_size(v, o.request_timeout_s) || o.request_timeout_s == 0) {
+        std::cerr << "switchboard: --request-timeout needs a positive number of seconds\n";
+        return false;
+      }
     } else if (arg == "--media-body-limit") {
       if (!value(v) || !to_size(v, o.media_body_limit)) {
         std::cerr << "switchboard: --media-body-limit needs a number of bytes\n";
@@ -531,6 +540,7 @@ int main(int argc, char** argv) {
   acfg.addresses = addresses;
   acfg.media = media;
   acfg.store = store;
+  acfg.actor_timeout = std::chrono::seconds(opt.request_timeout_s);
   acfg.writable = writable;
   acfg.edge_base = opt.edge_base;
   sb::api::app app{sys, directory, metrics, acfg};

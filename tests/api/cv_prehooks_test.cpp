@@ -174,3 +174,26 @@ TEST_CASE("conversations: GET webhooks carry the event in the query; #ct and #rt
     [](auto& seen) { return std::count_if(seen.begin(), seen.end(), [](auto& r) { return r.target == "/slow"; }) == 2; },
     8s));
 }
+
+TEST_CASE("server: a request not answered within --request-timeout gets 503 / 20503; the next one is served",
+          "[api][conversations][prehooks]") {
+  // The hook holds "slow" for longer than the server waits on its actors.
+  receiver hook([](const received& r) -> std::pair<unsigned, std::string> {
+    if (r.params.get("Body") == "slow")
+      return {0, ""};
+    return {200, ""};
+  });
+  server_process srv{{"--request-timeout", "1"}};
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  ok(api.post("/v1/Configuration/Webhooks",
+              {{"PreWebhookUrl", hook.url("/pre#ct=100&rt=8000")}, {"Filters", "onMessageAdd"}}));
+  std::string ch = ok(api.post(C), 201)["sid"];
+  auto slow = post_hooked(api, C + "/" + ch + "/Messages", {{"Body", "slow"}});
+  INFO(slow.body);
+  CHECK(slow.status == 503);
+  CHECK(slow.json()["code"] == 20503);
+  // The connection and the server carry on (calls to that conversation
+  // still wait behind the held message; others do not).
+  std::string other = ok(api.post(C), 201)["sid"];
+  CHECK(ok(api.get(C + "/" + other))["sid"] == other);
+}
