@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "helpers.hpp"
 #include "samples.hpp"
@@ -461,4 +462,53 @@ TEST_CASE("durability memory keeps nothing on disk", "[store]") {
   auto again = store::open_sqlite(file, store::durability::memory);
   CHECK(again->load_entities().empty());
   CHECK(again->load_events(0, 10).empty());
+}
+
+// Checkpoints run on the store's own thread, not in the writer's commits
+// (which this test does not tell apart): the database file fills and the
+// WAL starts over instead of growing, round after round.
+TEST_CASE("checkpoints: the database file fills and the WAL starts over instead of growing", "[store]") {
+  // Polls f until it holds or 10 s pass.
+  auto eventually = [](auto f) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!f()) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10)); // poll interval of a deadline-bounded wait
+    }
+    return true;
+  };
+  temp_dir dir;
+  auto file = dir / "ckpt.db";
+  auto wal = std::filesystem::path(file.string() + "-wal");
+  auto db = store::open_sqlite(file, store::durability::normal);
+  // Rows in many scopes, as many conversations write: about 2,500 WAL pages a round.
+  std::string pad(900, 'x');
+  int next = 0;
+  auto round = [&] {
+    for (int batch = 0; batch < 50; ++batch) {
+      store::encoded_batch b;
+      for (int i = 0; i < 100; ++i, ++next) {
+        auto sid = "WT" + std::to_string(100000000 + next);
+        b.puts.push_back(store::row{"task", sid, "WS" + std::to_string(next % 997), pad + sid});
+      }
+      db->write(b);
+    }
+  };
+  auto db_size = [&] { return std::filesystem::file_size(file); };
+  std::uintmax_t first_wal = 0;
+  const int rounds = 6;
+  for (int r = 0; r < rounds; ++r) {
+    auto before = db_size();
+    round();
+    // The writer's commits leave the database file alone; the checkpointer fills it.
+    REQUIRE(eventually([&] { return db_size() > before + 4 * 1024 * 1024; }));
+    if (r == 0)
+      first_wal = std::filesystem::file_size(wal);
+  }
+  // Appended to, the WAL would hold all six rounds; started over, it holds
+  // what came between two checkpoints.
+  INFO("WAL after the first round " << first_wal << " B, after all " << std::filesystem::file_size(wal) << " B");
+  CHECK(std::filesystem::file_size(wal) < 3 * first_wal);
+  CHECK(db->load_entities().size() == static_cast<std::size_t>(next));
 }

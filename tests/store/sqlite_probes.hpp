@@ -16,22 +16,25 @@ namespace sb::test {
 class connection_catcher {
  public:
   connection_catcher() {
-    last() = nullptr;
+    first() = nullptr;
     if (sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&catch_it)) != SQLITE_OK)
       throw std::runtime_error("sqlite3_auto_extension failed");
   }
   ~connection_catcher() { sqlite3_cancel_auto_extension(reinterpret_cast<void (*)(void)>(&catch_it)); }
   connection_catcher(const connection_catcher&) = delete;
   connection_catcher& operator=(const connection_catcher&) = delete;
-  sqlite3* caught() const { return last(); }
+  sqlite3* caught() const { return first(); }
 
  private:
-  static sqlite3*& last() {
+  static sqlite3*& first() {
     static sqlite3* db = nullptr;
     return db;
   }
+  // The first connection opened while alive (the store's own, not its
+  // checkpointer's).
   static int catch_it(sqlite3* db, char**, const sqlite3_api_routines*) {
-    last() = db;
+    if (!first())
+      first() = db;
     return SQLITE_OK;
   }
 };
