@@ -186,6 +186,16 @@ void activity(self_ptr self) {
   }
 }
 
+// An edge send or media download it waited for has answered; false when the
+// conversation is deleted (nothing to update).
+bool outstanding_answered(self_ptr self) {
+  auto& st = self->state;
+  st.last_active = self->clock().now();
+  if (st.outstanding > 0)
+    --st.outstanding;
+  return !st.deleted;
+}
+
 // Quiet: nothing of its own in flight, so stopping loses nothing.
 bool quiet(const conversation_state& st) {
   return !st.hooked && st.stash.empty() && !st.deleted && st.outstanding == 0 && st.durable.quiet();
@@ -1220,24 +1230,16 @@ caf::behavior conversation_actor(conversation_actor_type* self, conversation_see
     },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, cv_unavailable()); },
     [=](delivery_report& d) {
-      auto& st = self->state;
-      st.last_active = self->clock().now();
-      if (st.outstanding > 0)
-        --st.outstanding;
-      if (st.deleted)
+      if (!outstanding_answered(self))
         return;
       apply_delivery(self, d); // a message deleted meanwhile has nothing to update
-      st.durable.settle(self);
+      self->state.durable.settle(self);
     },
     [=](media_imported& r) {
-      auto& st = self->state;
-      st.last_active = self->clock().now();
-      if (st.outstanding > 0)
-        --st.outstanding;
-      if (st.deleted)
+      if (!outstanding_answered(self))
         return;
       media_imported_into(self, r);
-      st.durable.settle(self);
+      self->state.durable.settle(self);
     },
     [=](cv_hooks_changed& h) { self->state.hooks = cv_hook_settings{std::move(h.service), std::move(h.account)}; },
     [=](timers_due) {

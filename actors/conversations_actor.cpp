@@ -213,16 +213,21 @@ void schedule_deadline(self_ptr self, const cv::conversation& conv) {
   st.timers.schedule(self, conv.sid, std::max(model::millis(0), left));
 }
 
-// The calls that waited for sid, answered with r (it is gone, or could not
-// be started).
-void fail_parked(self_ptr self, const std::string& sid, const cv_reply& r) {
+// Takes the calls that waited for sid, in order.
+std::vector<conversations_state::parked_call> take_parked(self_ptr self, const std::string& sid) {
   auto& st = self->state;
   auto it = st.parked.find(sid);
   if (it == st.parked.end())
-    return;
+    return {};
   auto calls = std::move(it->second);
   st.parked.erase(it);
-  for (auto& p : calls)
+  return calls;
+}
+
+// The calls that waited for sid, answered with r (it is gone, or could not
+// be started).
+void fail_parked(self_ptr self, const std::string& sid, const cv_reply& r) {
+  for (auto& p : take_parked(self, sid))
     p.rp.deliver(r);
 }
 
@@ -552,13 +557,7 @@ void forward(self_ptr self, caf::response_promise rp, const std::string& conv_si
 
 // Sends the calls that waited for sid on to its (now live) actor, in order.
 void release_parked(self_ptr self, const std::string& sid) {
-  auto& st = self->state;
-  auto it = st.parked.find(sid);
-  if (it == st.parked.end())
-    return;
-  auto calls = std::move(it->second);
-  st.parked.erase(it);
-  for (auto& p : calls)
+  for (auto& p : take_parked(self, sid))
     forward(self, std::move(p.rp), sid, std::move(p.call), std::move(p.binding), std::move(p.name));
 }
 
