@@ -8,6 +8,7 @@
 #include "actors/store_actor.hpp"
 #include "api/text.hpp"
 #include "model/form.hpp"
+#include "model/json_text.hpp"
 #include "model/sid.hpp"
 #include "model/signature.hpp"
 #include "model/conversations_json.hpp"
@@ -128,7 +129,7 @@ std::string page_body(const Job& job, nlohmann::json items, bool has_more) {
                       {"next_page_url", has_more ? nlohmann::json(page_url(job, page_no + 1, size)) : nlohmann::json()},
                       {"key", job.list_key}};
   nlohmann::json body{{job.list_key, std::move(items)}, {"meta", std::move(meta)}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return model::json_text(body);
 }
 
 http_response render(const bridge_job& job, tr_reply& reply) {
@@ -145,8 +146,7 @@ http_response render(const bridge_job& job, tr_reply& reply) {
     if (auto* ws = std::get_if<model::workspace>(r))
       ctx.workspace_sid = ws->sid;
     out.status = reply.created ? 201 : 200;
-    out.body = render_resource(*r, ctx, job.call.op, job.base + job.path)
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.body = model::json_text(render_resource(*r, ctx, job.call.op, job.base + job.path));
     // A task's version for If-Match (optimistic concurrency on update/delete).
     if (auto* t = std::get_if<model::task>(r))
       out.headers.emplace_back("ETag", std::to_string(t->version));
@@ -351,8 +351,7 @@ http_response render_cv(const cv_job& job, actors::cv_reply& reply) {
   }
   if (auto* r = std::get_if<actors::cv_resource>(&reply.value)) {
     out.status = reply.created ? 201 : 200;
-    out.body = render_cv_resource(*r, job.base, job.call.service_sid)
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.body = model::json_text(render_cv_resource(*r, job.base, job.call.service_sid));
     return out;
   }
   auto& page = std::get<actors::cv_page>(reply.value);
@@ -421,7 +420,7 @@ http_response render_media(const media_job& job, actors::media_reply& reply) {
                   ? std::string()
                   : model::cv::media_content_url(job.direct_base, job.auth_token, m.sid, expires);
   out.status = reply.created ? 201 : 200;
-  out.body = model::cv::to_json(m, job.base, direct).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out.body = model::json_text(model::cv::to_json(m, job.base, direct));
   return out;
 }
 

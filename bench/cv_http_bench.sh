@@ -18,7 +18,8 @@
 # usage: bench/cv_http_bench.sh [seconds] [connections]    (defaults: 10, 64)
 # Needs: a build, wrk, nginx-light, curl (7.66+, for --parallel).
 # SWITCHBOARD_BIN picks the binary (default build/api/switchboard);
-# PERF_DATA=FILE records the server with perf during each run (FILE.MODE);
+# PERF_DATA=FILE records the server with perf during each run (FILE.MODE;
+# PERF_CALL_GRAPH sets perf's call-graph flags, default -g);
 # SWITCHBOARD_ARGS adds flags to every server; DURABILITY_MODES (default
 # "full normal memory") picks the settings; CONVERSATIONS (default 1000) the
 # number of conversations.
@@ -101,7 +102,7 @@ for mode in $modes; do
   cpu0=$(cpu_ticks "$server_pid")
   perf_pid=
   if [ -n "${PERF_DATA:-}" ]; then
-    perf record -q -F 499 -g -p "$server_pid" -o "$PERF_DATA.$mode" -- sleep "$secs" 2> /dev/null &
+    perf record -q -F 499 ${PERF_CALL_GRAPH:--g} -p "$server_pid" -o "$PERF_DATA.$mode" -- sleep "$secs" 2> /dev/null &
     perf_pid=$!
   fi
   run_wrk -s bench/cv_messages.lua "http://127.0.0.1:$port" -- "$auth" "$work/sids"
