@@ -179,8 +179,24 @@ struct bridge_state {
   caf::actor store;
   std::chrono::seconds timeout{30};
   metrics::http_families families;
-  std::unordered_map<std::string, prometheus::Counter*> counters;
-  std::unordered_map<std::string, prometheus::Histogram*> latencies;
+  // A route's series, by its pattern (a string literal: compared by address),
+  // method and status (0 for the latency histogram): found without building
+  // a string per request.
+  struct series_key {
+    const char* pattern;
+    std::string method;
+    unsigned status;
+    bool operator==(const series_key& o) const {
+      return pattern == o.pattern && status == o.status && method == o.method;
+    }
+  };
+  struct series_hash {
+    std::size_t operator()(const series_key& k) const {
+      return std::hash<const void*>{}(k.pattern) ^ (std::hash<std::string>{}(k.method) << 1) ^ (k.status * 0x9e3779b9u);
+    }
+  };
+  std::unordered_map<series_key, prometheus::Counter*, series_hash> counters;
+  std::unordered_map<series_key, prometheus::Histogram*, series_hash> latencies;
   // Requests waiting for their answer, by number. Internal requests carry
   // no CAF timeout (in CAF 0.17 one stays armed in the clock for its whole
   // length, answered or not: at 20,000 requests a second that was 600,000
@@ -196,22 +212,21 @@ template <class Job>
 void observe(bridge_state& st, const Job& job, unsigned status) {
   if (!st.families.requests)
     return;
-  std::string route = job.pattern;
-  auto key = route + ' ' + job.method + ' ' + std::to_string(status);
+  bridge_state::series_key key{job.pattern, job.method, status};
   auto c = st.counters.find(key);
   if (c == st.counters.end())
     c = st.counters
-          .emplace(key, &st.families.requests->Add({{"route", route},
+          .emplace(key, &st.families.requests->Add({{"route", job.pattern},
                                                     {"method", job.method},
                                                     {"status", std::to_string(status)}}))
           .first;
   c->second->Increment();
-  auto lkey = route + ' ' + job.method;
-  auto h = st.latencies.find(lkey);
+  key.status = 0;
+  auto h = st.latencies.find(key);
   if (h == st.latencies.end())
     h = st.latencies
-          .emplace(lkey, &st.families.latency->Add({{"route", route}, {"method", job.method}},
-                                                   metrics::latency_buckets()))
+          .emplace(key, &st.families.latency->Add({{"route", job.pattern}, {"method", job.method}},
+                                                  metrics::latency_buckets()))
           .first;
   h->second->Observe(std::chrono::duration<double>(clock_type::now() - job.start).count());
 }
