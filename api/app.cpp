@@ -487,6 +487,10 @@ void app::stop() {
   media_bridges_.clear();
 }
 
+bool app::takes_large_body(boost::beast::http::verb method, std::string_view target, std::string_view authorization) const {
+  return is_media_upload(method, target) && authenticate(std::string(authorization)) != nullptr;
+}
+
 const account* app::authenticate(const std::string& authorization) const {
   // The scheme name is case-insensitive (RFC 9110).
   constexpr std::string_view prefix = "basic ";

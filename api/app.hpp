@@ -63,6 +63,11 @@ class app {
   // Stops the bridge actors.
   void stop();
 
+  // The http_server's large_body predicate: a media upload with valid
+  // credentials may carry the larger body. Called on I/O threads.
+  bool takes_large_body(boost::beast::http::verb method, std::string_view target,
+                        std::string_view authorization) const;
+
  private:
   const account* authenticate(const std::string& authorization) const;
   // The next bridge of a pool, round robin.

@@ -368,7 +368,7 @@ class carrier : public std::enable_shared_from_this<carrier> {
     cfg.address = opt_.listen;
     cfg.port = opt_.port;
     cfg.large_body_limit = max_file_bytes;
-    cfg.large_body = [](verb method, std::string_view target) {
+    cfg.large_body = [](verb method, std::string_view target, std::string_view) {
       return method == verb::put && target.rfind("/sim/files/", 0) == 0;
     };
     std::weak_ptr<carrier> weak = weak_from_this();

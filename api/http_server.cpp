@@ -176,17 +176,30 @@ class request_parser final : public http::basic_parser<true> {
     request.method = method;
     request.target.assign(target.data(), target.size());
     http10 = version < 11;
-    if (cfg_.large_body && cfg_.large_body(method, request.target)) {
-      limit = cfg_.large_body_limit;
-      body_limit(static_cast<std::uint64_t>(limit));
-    }
+    choose_limit(); // without credentials so far
+  }
+
+  void choose_limit() {
+    if (!cfg_.large_body)
+      return;
+    limit = cfg_.large_body(request.method, request.target, request.authorization) ? cfg_.large_body_limit
+                                                                                   : cfg_.body_limit;
+    body_limit(static_cast<std::uint64_t>(limit));
   }
   void on_response_impl(int, beast::string_view, int, error_code&) override {}
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      error_code&) override {
     switch (name) {
       case http::field::host: keep_first(request.host, value); break;
-      case http::field::authorization: keep_first(request.authorization, value); break;
+      case http::field::authorization:
+        if (request.authorization.empty()) {
+          keep_first(request.authorization, value);
+          // Beast checks a declared Content-Length against the limit once
+          // every field is read (before on_header_impl), so the
+          // credentials' field can still grant or withdraw the larger one.
+          choose_limit();
+        }
+        break;
       case http::field::content_type: keep_first(request.content_type, value); break;
       case http::field::if_match: keep_first(request.if_match, value); break;
       case http::field::content_disposition: keep_first(request.content_disposition, value); break;

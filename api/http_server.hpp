@@ -83,10 +83,12 @@ struct http_server_config {
   std::uint16_t port = 8080;  // 0 picks a free port
   std::size_t io_threads = 1;
   std::size_t body_limit = 1 << 20;  // bytes per request body; larger gets 413
-  // A request for which large_body(method, target) holds may carry up to
-  // large_body_limit bytes instead (media uploads). Decided from the request
-  // line, before any body byte is read; unset: body_limit for every request.
-  std::function<bool(boost::beast::http::verb, std::string_view)> large_body;
+  // A request for which large_body(method, target, authorization) holds may
+  // carry up to large_body_limit bytes instead (media uploads with valid
+  // credentials). Asked at the request line (authorization empty) and again
+  // when the Authorization field arrives, before any body byte is read;
+  // unset: body_limit for every request.
+  std::function<bool(boost::beast::http::verb, std::string_view, std::string_view)> large_body;
   std::size_t large_body_limit = 0;
   std::size_t header_limit = 8 * 1024;  // bytes of request line + fields; larger gets 431
   // A connection with no request in progress and no answer owed is closed

@@ -551,7 +551,10 @@ int main(int argc, char** argv) {
   scfg.io_threads = opt.io_threads;
   scfg.body_limit = opt.body_limit;
   scfg.large_body_limit = opt.media_body_limit;
-  scfg.large_body = sb::api::is_media_upload;
+  // Only with valid credentials: nobody reads 150 MB for a stranger.
+  scfg.large_body = [&app](boost::beast::http::verb method, std::string_view target, std::string_view authorization) {
+    return app.takes_large_body(method, target, authorization);
+  };
   sb::api::http_server server{scfg, [&app](sb::api::http_request&& req, sb::api::responder r) {
                                 app.handle(std::move(req), std::move(r));
                               }};

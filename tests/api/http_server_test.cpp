@@ -784,8 +784,10 @@ TEST_CASE("server gives requests its predicate picks the larger body limit", "[a
   auto cfg = test_config();
   cfg.body_limit = 1024;
   cfg.large_body_limit = 8192;
-  cfg.large_body = [](http::verb method, std::string_view target) {
-    return method == http::verb::post && target.substr(0, 4) == "/big";
+  // The predicate sees the credentials too (the server turns away large
+  // uploads without valid ones).
+  cfg.large_body = [](http::verb method, std::string_view target, std::string_view authorization) {
+    return method == http::verb::post && target.substr(0, 4) == "/big" && authorization != "Basic wrong";
   };
   http_server server(cfg, [&calls](http_request&& r, responder respond) {
     ++calls;
@@ -807,6 +809,9 @@ TEST_CASE("server gives requests its predicate picks the larger body limit", "[a
        "4096 "},
       {"large route, over its own limit", post("/big", std::string(8193, 'a')), 413,
        "{\"code\":20001,\"message\":\"Request body exceeds 8192 bytes\","
+       "\"more_info\":\"https://www.twilio.com/docs/errors/20001\",\"status\":413}"},
+      {"large route, credentials the predicate refuses", post("/big", body, "Authorization: Basic wrong\r\n"), 413,
+       "{\"code\":20001,\"message\":\"Request body exceeds 1024 bytes\","
        "\"more_info\":\"https://www.twilio.com/docs/errors/20001\",\"status\":413}"},
       {"other route keeps body_limit", post("/x", body), 413,
        "{\"code\":20001,\"message\":\"Request body exceeds 1024 bytes\","

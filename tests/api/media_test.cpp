@@ -230,6 +230,11 @@ TEST_CASE("media: uploads have a body limit of their own", "[api][media]") {
   // Over the media limit: 413, and nothing stored.
   error_is(upload(api, is, binary(3000001), "video/mp4"), 413, 20001);
   error_is(upload(api, is, binary(3000001), "video/mp4", "", {{"Expect", "100-continue"}}), 413, 20001);
+  // Without valid credentials an upload is held to --body-limit: nobody
+  // can make the server read 150 MB without an account.
+  api_client stranger(srv.port(), srv.account_sid(), "not-the-token");
+  error_is(upload(stranger, is, two_mb, "video/mp4"), 413, 20001);
+  error_is(upload(stranger, is, binary(1000), "video/mp4"), 401, 20003);
   CHECK(media_files(srv.data_dir()) == std::vector<std::string>{me});
   CHECK(ok(api.get(media_path(is) + "/" + me))["size"] == two_mb.size());
 }
