@@ -300,6 +300,8 @@ cv_reply service_op(self_ptr self, account_entry& a, const cv_call& c) {
       for (auto b = st.bindings.begin(); b != st.bindings.end();)
         b = gone.count(b->second) ? st.bindings.erase(b) : std::next(b);
       st.durable.erase("cv_service", s->sid, c.account_sid);
+      if (st.options.media)
+        self->send(st.options.media, media_service_deleted{c.account_sid, s->sid});
       auto sid = s->sid;
       a.services.erase(std::remove_if(a.services.begin(), a.services.end(), [&](auto& x) { return x.sid == sid; }),
                        a.services.end());

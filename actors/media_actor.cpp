@@ -424,21 +424,33 @@ void upload(self_ptr self, media_call& c) {
       });
 }
 
-void remove_media(self_ptr self, const cv::media& m, caf::response_promise rp) {
+// Forgets media: the metadata goes first; the files once that is committed
+// (a crash in between leaves files the next start removes), then done().
+void forget(self_ptr self, std::vector<std::string> sids, std::function<void()> done) {
   auto& st = self->state;
-  st.durable.erase("media", m.sid, m.service_sid);
-  auto file = st.options.dir / m.sid;
+  std::vector<fs::path> files;
+  for (auto& sid : sids) {
+    auto it = st.items.find(sid);
+    if (it == st.items.end())
+      continue;
+    st.durable.erase("media", sid, it->second.service_sid);
+    files.push_back(st.options.dir / sid);
+    st.items.erase(it);
+  }
   auto dir = st.options.dir;
   bool sync = st.options.fsync;
-  auto sid = m.sid; // m lives in items
-  st.items.erase(sid);
-  // The metadata goes first; the file once that is committed (a crash in
-  // between leaves a file the next start removes), then the answer.
-  st.durable.after_commit(self, [file, dir, sync, rp]() mutable {
-    if (::unlink(file.c_str()) == 0 && sync)
+  st.durable.after_commit(self, [files = std::move(files), dir, sync, done = std::move(done)]() {
+    bool removed = false;
+    for (auto& file : files)
+      removed = ::unlink(file.c_str()) == 0 || removed;
+    if (removed && sync)
       fsync_dir(dir);
-    rp.deliver(media_reply{std::monostate{}, {}, false});
+    done();
   });
+}
+
+void remove_media(self_ptr self, const cv::media& m, caf::response_promise rp) {
+  forget(self, {m.sid}, [rp]() mutable { rp.deliver(media_reply{std::monostate{}, {}, false}); });
 }
 
 void handle(self_ptr self, media_call& c) {
@@ -499,6 +511,16 @@ caf::behavior media_actor(media_actor_type* self, media_options options, std::ve
   return {
     [=](media_root_atom, caf::actor& root) { self->state.options.conversations = std::move(root); },
     [=](media_call& c) { handle(self, c); },
+    [=](const media_service_deleted& d) {
+      std::vector<std::string> doomed;
+      for (auto& [sid, m] : self->state.items)
+        if (m.service_sid == d.service_sid && m.account_sid == d.account_sid)
+          doomed.push_back(sid);
+      if (doomed.empty())
+        return;
+      forget(self, std::move(doomed), [] {});
+      self->state.durable.settle(self);
+    },
     [=](const media_lookup& q) {
       media_lookup_reply out;
       auto& items = self->state.items;

@@ -145,6 +145,13 @@ struct http_fetched {
 using http_fetch_fn = std::function<void(std::string url, std::chrono::milliseconds timeout, std::size_t body_limit,
                                          std::function<void(http_fetched)> done)>;
 
+// Conversations root -> media actor, fire and forget: this service is
+// deleted; its media go too (metadata, then files).
+struct media_service_deleted {
+  std::string account_sid;
+  std::string service_sid;
+};
+
 struct media_options {
   std::filesystem::path dir; // created when missing
   // The store writer; invalid: nothing is written and nothing is held.
@@ -197,5 +204,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_lookup_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_attach)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_service_deleted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_import)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::media_imported)

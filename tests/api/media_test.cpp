@@ -278,3 +278,19 @@ TEST_CASE("media: metadata and content survive a restart; files without metadata
   std::string again = ok(upload(api, is, "after restart", "text/plain"), 201)["sid"];
   CHECK(get_content(api, is, again).body == "after restart");
 }
+
+TEST_CASE("media: deleting a service deletes its media, files included", "[api][media]") {
+  server_process srv;
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  auto doomed = make_service(api);
+  auto kept = make_service(api);
+  std::string a = ok(upload(api, doomed, binary(100), "image/png"), 201)["sid"];
+  std::string b = ok(upload(api, doomed, binary(200), "image/png"), 201)["sid"];
+  std::string c = ok(upload(api, kept, binary(300), "image/png"), 201)["sid"];
+  REQUIRE(media_files(srv.data_dir()).size() == 3);
+  CHECK(api.del("/v1/Services/" + doomed).status == 204);
+  // The files go once the metadata's erasure is committed.
+  CHECK(eventually([&] { return media_files(srv.data_dir()) == std::vector<std::string>{c}; }));
+  CHECK(api.get(media_path(doomed) + "/" + a).status == 404);
+  CHECK(ok(api.get(media_path(kept) + "/" + c))["size"] == 300);
+}
