@@ -405,7 +405,14 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
   return {
     [=](std::shared_ptr<cv_job>& job) {
       auto target = job->target ? job->target : self->state.directory;
-      carry<actors::cv_reply>(self, target, job->call, job, render_cv);
+      // The call goes on moved, not copied (its form can be large); the
+      // job keeps what rendering reads: the op, the service, the page.
+      auto call = std::move(job->call);
+      job->call = actors::cv_call{};
+      job->call.op = call.op;
+      job->call.service_sid = call.service_sid;
+      job->call.page = call.page;
+      carry<actors::cv_reply>(self, target, std::move(call), job, render_cv);
     },
     [=](sweep_atom) { sweep(self); },
   };
