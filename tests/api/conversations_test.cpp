@@ -454,3 +454,22 @@ TEST_CASE("conversations: the binding rule holds per account", "[api][conversati
   error_is(again, 409, 50416);
   CHECK(again.json()["message"].get<std::string>().find(mine) != std::string::npos);
 }
+
+TEST_CASE("conversations: at most 50 non-chat participants and 1,000 in all", "[api][conversations]") {
+  server_process srv{{"--conversation-write-rate", "100000"}};
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  std::string ch = make_conversation(api);
+  auto p = C + "/" + ch + "/Participants";
+  auto sms = [&](int i) {
+    return api.post(p, {{"MessagingBinding.Address", "+1555" + std::to_string(1000000 + i)},
+                        {"MessagingBinding.ProxyAddress", "+15559990000"}});
+  };
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(sms(i).status == 201);
+  error_is(sms(50), 400, 50439);
+  // Chat participants fill the rest up to 1,000.
+  for (int i = 0; i < 950; ++i)
+    REQUIRE(api.post(p, {{"Identity", "agent-" + std::to_string(i)}}).status == 201);
+  error_is(api.post(p, {{"Identity", "one-too-many"}}), 400, 50439);
+  CHECK(count(api, p, "participants") == 1000);
+}
