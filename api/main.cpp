@@ -27,6 +27,7 @@
 #include "actors/webhook_actor.hpp"
 #include "api/app.hpp"
 #include "api/carrier.hpp"
+#include "api/token_cli.hpp"
 #include "api/http_client.hpp"
 #include "api/http_server.hpp"
 #include "api/media_fetch.hpp"
@@ -382,6 +383,7 @@ int run_backup(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "carrier") return sb::api::run_carrier(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "token") return sb::api::run_token(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "backup")
     return run_backup(argc, argv);
   options opt;

@@ -237,4 +237,4 @@ async function expectRestError(promise, status, code) {
   return err;
 }
 
-module.exports = { startServer, startCarrier, expectRestError, LocalRequestClient, twilio };
+module.exports = { startServer, startCarrier, expectRestError, LocalRequestClient, twilio, binaryPath };
