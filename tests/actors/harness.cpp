@@ -3,18 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "actors/store_actor.hpp"
+#include "test_support.hpp"
 
 namespace sb::test {
-
-namespace {
-
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  return cfg;
-}
-
-} // namespace
 
 harness::harness()
     : sys(testing_config(cfg)),

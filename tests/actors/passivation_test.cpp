@@ -14,6 +14,7 @@
 #include "actors/conversations_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "metrics/metrics.hpp"
+#include "test_support.hpp"
 
 using namespace sb;
 using actors::cv_call;
@@ -25,32 +26,7 @@ namespace {
 const std::string account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 constexpr auto idle = std::chrono::milliseconds(100);
 
-// The real database, with reads that fail on demand.
-class unreadable_database final : public store::database {
- public:
-  unreadable_database() : real_(store::open_sqlite({}, store::durability::memory)) {}
-  void write(const store::encoded_batch& b) override { real_->write(b); }
-  std::vector<store::row> load_entities() override { return real_->load_entities(); }
-  std::vector<store::row> load_scope(const std::string& scope) override {
-    if (failing_reads)
-      throw store::store_error("disk I/O error");
-    return real_->load_scope(scope);
-  }
-  std::vector<store::event_row> load_events(std::int64_t since_ms, std::size_t limit) override {
-    return real_->load_events(since_ms, limit);
-  }
-  std::size_t purge_events(std::int64_t before_ms) override { return real_->purge_events(before_ms); }
-  bool failing_reads = false;
-
- private:
-  std::unique_ptr<store::database> real_;
-};
-
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  return cfg;
-}
+using test::testing_config;
 
 struct fixture {
   fixture()
@@ -115,7 +91,7 @@ struct fixture {
   caf::scheduler::test_coordinator& sched;
   caf::scoped_actor self;
   metrics::registry registry;
-  std::shared_ptr<unreadable_database> db = std::make_shared<unreadable_database>();
+  std::shared_ptr<test::flaky_database> db = std::make_shared<test::flaky_database>();
   caf::actor store;
   caf::actor root;
 };
