@@ -4,6 +4,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "actors/keys_actor.hpp"
 #include "api/routes.hpp"
 #include "actors/store_actor.hpp"
 #include "api/text.hpp"
@@ -55,9 +56,16 @@ struct media_job : job_common {
   std::string auth_token;
 };
 
+// An API key request (2010 API).
+struct key_job : job_common {
+  actors::key_call call;
+  std::string account_sid; // for the 2010 API's URIs
+};
+
 } // namespace
 } // namespace sb::api
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::key_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::cv_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::media_job>)
@@ -464,6 +472,69 @@ caf::behavior media_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::a
   };
 }
 
+// A key as the 2010 API writes it: RFC 2822 dates; the secret only when
+// the key was just created.
+nlohmann::json key_json(const model::api_key& k) {
+  nlohmann::json j{{"sid", k.sid},
+                   {"friendly_name", k.friendly_name},
+                   {"date_created", model::rfc2822(k.created)},
+                   {"date_updated", model::rfc2822(k.updated)}};
+  if (!k.secret.empty())
+    j["secret"] = k.secret;
+  return j;
+}
+
+http_response render_key(const key_job& job, actors::key_reply& reply) {
+  http_response out;
+  if (auto* err = std::get_if<model::error>(&reply.value))
+    return error_response(model::http_status(err->kind), err->code, err->message);
+  if (std::holds_alternative<std::monostate>(reply.value)) {
+    out.status = 204;
+    out.content_type.clear();
+    return out;
+  }
+  if (auto* k = std::get_if<model::api_key>(&reply.value)) {
+    out.status = reply.created ? 201 : 200;
+    out.body = model::json_text(key_json(*k));
+    return out;
+  }
+  // The 2010 API's page: URIs relative to the API's host, start and end.
+  auto& page = std::get<actors::key_page>(reply.value);
+  auto size = job.call.page.size;
+  auto page_no = job.call.page.offset / size;
+  auto uri = [&](std::size_t n) {
+    return "/2010-04-01/Accounts/" + job.account_sid + "/Keys.json?PageSize=" + std::to_string(size) +
+           "&Page=" + std::to_string(n);
+  };
+  nlohmann::json items = nlohmann::json::array();
+  for (auto& k : page.items)
+    items.push_back(key_json(k));
+  nlohmann::json body{{"keys", std::move(items)},
+                      {"first_page_uri", uri(0)},
+                      {"uri", uri(page_no)},
+                      {"previous_page_uri", page_no > 0 ? nlohmann::json(uri(page_no - 1)) : nlohmann::json()},
+                      {"next_page_uri", page.has_more ? nlohmann::json(uri(page_no + 1)) : nlohmann::json()},
+                      {"page", page_no},
+                      {"page_size", size},
+                      {"start", job.call.page.offset},
+                      {"end", job.call.page.offset + (page.items.empty() ? 0 : page.items.size() - 1)}};
+  out.body = model::json_text(body);
+  return out;
+}
+
+caf::behavior key_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor keys,
+                               std::chrono::seconds timeout, metrics::http_families families) {
+  self->state.directory = std::move(keys);
+  self->state.timeout = timeout;
+  self->state.families = families;
+  return {
+    [=](std::shared_ptr<key_job>& job) {
+      carry<actors::key_reply>(self, self->state.directory, job->call, job, render_key);
+    },
+    [=](sweep_atom) { sweep(self); },
+  };
+}
+
 } // namespace
 
 app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
@@ -478,6 +549,8 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
   if (cfg_.media)
     for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges); ++i)
       media_bridges_.push_back(sys_.spawn(media_bridge_actor, cfg_.media, cfg_.actor_timeout, metrics_.http()));
+  if (cfg_.keys)
+    key_bridges_.push_back(sys_.spawn(key_bridge_actor, cfg_.keys, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -492,6 +565,9 @@ void app::stop() {
   for (auto& b : media_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   media_bridges_.clear();
+  for (auto& b : key_bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  key_bridges_.clear();
 }
 
 bool app::takes_large_body(boost::beast::http::verb method, std::string_view target, std::string_view authorization) const {
@@ -646,6 +722,85 @@ void app::handle_media(http_request&& req, media_route_match&& route, std::strin
   caf::anon_send(bridge, std::move(job));
 }
 
+// /2010-04-01/Accounts/{AC}/Keys.json (GET list, POST create) and
+// /2010-04-01/Accounts/{AC}/Keys/{SK}.json (GET, POST update, DELETE).
+void app::handle_keys(http_request&& req, std::string_view path, std::string_view query, responder respond) {
+  using boost::beast::http::verb;
+  auto start = clock_type::now();
+  auto rest = path.substr(21); // after /2010-04-01/Accounts/
+  auto slash = rest.find('/');
+  std::string_view path_account = rest.substr(0, slash);
+  std::string_view tail = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  std::string_view sid;
+  const char* pattern = nullptr;
+  std::string allowed;
+  if (tail == "/Keys.json") {
+    pattern = "/2010-04-01/Accounts/{AccountSid}/Keys.json";
+    allowed = "GET, POST";
+  } else if (tail.substr(0, 6) == "/Keys/" && tail.size() > 11 && tail.substr(tail.size() - 5) == ".json") {
+    pattern = "/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}.json";
+    allowed = "GET, POST, DELETE";
+    sid = tail.substr(6, tail.size() - 11);
+  }
+  auto answer = [&](http_response r) {
+    count_answer(metrics_, pattern ? pattern : "unmatched", req.method, r.status);
+    respond(std::move(r));
+  };
+  if (!pattern)
+    return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+  bool list = sid.empty();
+  bool ok_method = req.method == verb::get || req.method == verb::post || (!list && req.method == verb::delete_);
+  if (!ok_method) {
+    auto r = error_response(405, 20004, "Method not allowed");
+    r.headers.emplace_back("Allow", allowed);
+    return answer(std::move(r));
+  }
+  const account* acct = authenticate(req.authorization);
+  if (!acct) {
+    auto r = error_response(401, 20003, "Authentication Error - invalid username or password");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Twilio API\"");
+    return answer(std::move(r));
+  }
+  // Another account's path answers as an absent resource does.
+  if (path_account != acct->sid || (!list && !model::is_sid(sid, "SK")))
+    return answer(error_response(404, 20404, "The requested resource " + std::string(path) + " was not found"));
+  bool change = req.method != verb::get;
+  if (change && cfg_.writable && !cfg_.writable->load(std::memory_order_acquire))
+    return answer(store_unavailable());
+  if (!req.body.empty() && !starts_with_nocase(req.content_type, "application/x-www-form-urlencoded"))
+    return answer(error_response(415, 20001, "Content-Type must be application/x-www-form-urlencoded"));
+  auto q = model::form::parse(query);
+  auto body = model::form::parse(req.body);
+  if (!q || !body)
+    return answer(error_response(400, 20001, (!q ? q.err() : body.err()).message));
+  auto job = std::make_shared<key_job>();
+  job->pattern = pattern;
+  job->method = method_name(req.method);
+  job->start = start;
+  job->account_sid = acct->sid;
+  auto& call = job->call;
+  call.account_sid = acct->sid;
+  call.sid = std::string(sid);
+  if (list && req.method == verb::get) {
+    auto size = q->get_int("PageSize", 1, 1000);
+    auto page_no = q->get_int("Page", 0, 1000000);
+    if (!size || !page_no)
+      return answer(error_response(400, 20001, (!size ? size.err() : page_no.err()).message));
+    call.page.size = static_cast<std::size_t>(size->value_or(50));
+    call.page.offset = static_cast<std::size_t>(page_no->value_or(0)) * call.page.size;
+    call.op = actors::key_op::list;
+  } else if (list) {
+    call.op = actors::key_op::create;
+  } else {
+    call.op = req.method == verb::get ? actors::key_op::fetch
+              : req.method == verb::post ? actors::key_op::update
+                                         : actors::key_op::remove;
+  }
+  call.params = std::move(*body);
+  job->respond = std::move(respond);
+  caf::anon_send(next_of(key_bridges_), std::move(job));
+}
+
 void app::handle_media_edge(http_request&& req, std::string_view path, std::string_view query, responder respond) {
   constexpr const char* pattern = "/edge/media/{Sid}";
   auto answer = [&](http_response r) {
@@ -707,6 +862,10 @@ void app::handle(http_request&& req, responder respond) {
   }
   if (path.substr(0, 12) == "/edge/media/") {
     handle_media_edge(std::move(req), path, query, std::move(respond));
+    return;
+  }
+  if (cfg_.keys && path.substr(0, 21) == "/2010-04-01/Accounts/") {
+    handle_keys(std::move(req), path, query, std::move(respond));
     return;
   }
   // Media Content Service paths, as on mcs.twilio.com or under /mcs or

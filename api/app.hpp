@@ -40,6 +40,9 @@ struct app_config {
   // for checking their X-Twilio-Signature. Empty: the request's own scheme
   // and Host (or X-Forwarded-Proto and X-Forwarded-Host).
   std::string edge_base;
+  // The API keys actor (/2010-04-01/Accounts/{AC}/Keys); invalid: those
+  // routes answer 404.
+  caf::actor keys;
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.
@@ -83,6 +86,7 @@ class app {
   // GET /edge/media/{ME}?Expires=..&Signature=..: a media's content without
   // credentials, for a signed temporary URL (model::cv::media_content_url).
   void handle_media_edge(http_request&& req, std::string_view path, std::string_view query, responder respond);
+  void handle_keys(http_request&& req, std::string_view path, std::string_view query, responder respond);
   // This server's base URL as the request's sender reached it: edge_base,
   // else the request's scheme and Host (or X-Forwarded-Proto and -Host).
   std::string request_base(const http_request& req) const;
@@ -94,6 +98,7 @@ class app {
   std::vector<caf::actor> bridges_;
   std::vector<caf::actor> cv_bridges_;
   std::vector<caf::actor> media_bridges_;
+  std::vector<caf::actor> key_bridges_;
   std::atomic<std::size_t> next_bridge_{0};
 };
 

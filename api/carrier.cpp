@@ -213,20 +213,7 @@ bool is_http_url(std::string_view u) {
          (starts_with_nocase(u, "https://") && u.size() > 8);
 }
 
-// "Thu, 30 Jul 2015 20:12:31 +0000": RFC 2822 in UTC, as Twilio's 2010 API
-// writes dates; names are fixed English, independent of the locale.
-std::string rfc2822(model::time_point t) {
-  static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-                months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
+using model::rfc2822;
 
 // JSON text that never throws: invalid UTF-8 (a receiver's answer, say) is replaced.
 std::string dump(const json& j) {

@@ -22,6 +22,7 @@
 #include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/edge_actor.hpp"
+#include "actors/keys_actor.hpp"
 #include "actors/media_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/webhook_actor.hpp"
@@ -524,6 +525,9 @@ int main(int argc, char** argv) {
   mopts.fetch = sb::api::http_fetch_through(client);
   auto media = sys.spawn<caf::detached>(sb::actors::media_actor, mopts, std::move(recovered.media));
   recovered.media.clear();
+  // API keys (their secrets sign access tokens).
+  auto keys = sys.spawn(sb::actors::keys_actor, store, std::move(recovered.api_keys));
+  recovered.api_keys.clear();
   copts.media = media;
   auto conversations_image = std::make_shared<const sb::store::conversations_image>(std::move(recovered.conversations));
   std::size_t restored_conversations = conversations_image->conversations.size();
@@ -545,6 +549,7 @@ int main(int argc, char** argv) {
   acfg.actor_timeout = std::chrono::seconds(opt.request_timeout_s);
   acfg.writable = writable;
   acfg.edge_base = opt.edge_base;
+  acfg.keys = keys;
   sb::api::app app{sys, directory, metrics, acfg};
 
   sb::api::http_server_config scfg;
@@ -568,6 +573,7 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(keys, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -602,6 +608,7 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(keys, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
   {

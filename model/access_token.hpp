@@ -14,9 +14,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/clock.hpp"
 #include "model/error.hpp"
 
 namespace sb::model {
+
+// An API key (Twilio's /2010-04-01/Accounts/{AC}/Keys): its secret signs
+// access tokens and is shown once, when the key is created. Revoking is
+// deleting it.
+struct api_key {
+  std::string sid; // SK
+  std::string account_sid;
+  std::string friendly_name;
+  std::string secret;
+  time_point created, updated;
+};
 
 struct access_token {
   std::string account_sid; // sub

@@ -521,6 +521,15 @@ void fields_media(F&& f, M& x) {
   times(f, x);
 }
 
+template <class F, class K>
+void fields_api_key(F&& f, K& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("friendly_name", x.friendly_name);
+  f("secret", x.secret);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -579,6 +588,8 @@ void visit_fields(F&& f, X& x) {
     fields_cv_address(f, x);
   else if constexpr (std::is_same_v<T, cv::media>)
     fields_media(f, x);
+  else if constexpr (std::is_same_v<T, model::api_key>)
+    fields_api_key(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -669,6 +680,7 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 13: return read_as<model::cv::conversation_webhook>(j);
       case 14: return read_as<model::cv::address_configuration>(j);
       case 15: return read_as<model::cv::media>(j);
+      case 16: return read_as<model::api_key>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -729,7 +741,8 @@ const char* kind_name(std::size_t index) {
   static const char* names[] = {"workspace",  "activity",  "task_channel", "task_queue",
                                 "worker",     "workflow",  "task",         "reservation",
                                 "cv_service", "cv_config", "conversation", "participant",
-                                "message",    "cv_webhook", "cv_address", "media"};
+                                "message",    "cv_webhook", "cv_address", "media",
+                                "api_key"};
   static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }

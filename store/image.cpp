@@ -85,6 +85,8 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           cv.services.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::address_configuration>) {
           cv.addresses.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::api_key>) {
+          out.api_keys.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::media>) {
           media.emplace_back(r.scope, std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
@@ -181,6 +183,7 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   by_creation(cv.services);
   by_creation(cv.addresses);
   by_creation(out.media);
+  by_creation(out.api_keys);
   for (auto& [sid, img] : conversations) {
     put_in_order(img);
     cv.conversations.push_back(std::move(img));

@@ -48,6 +48,8 @@ struct recovered {
   // service SID), by creation; media of a service that is gone is left out
   // and its scope listed in orphan_scopes.
   std::vector<model::cv::media> media;
+  // API keys of every account, by creation.
+  std::vector<model::api_key> api_keys;
   // Scopes whose owner (a workspace, a conversation, a service) is gone (a delete
   // raced a last write): their rows are not restored and should be erased.
   std::vector<std::string> orphan_scopes;

@@ -74,3 +74,38 @@ test('tokens minted here pass the library\'s JWT checks with the same claims', (
   const libClaims = jsonwebtoken.decode(lib.toJwt());
   assert.deepEqual(Object.keys(libClaims).sort(), Object.keys(claims).sort());
 });
+
+// API keys through the official client (api.twilio.com's 2010 API): the
+// secret of a new key signs tokens that `switchboard token verify` takes.
+const { startServer } = require('./server');
+
+test('API keys: newKeys.create, keys list, fetch, update and remove', async () => {
+  const server = await startServer();
+  try {
+    const client = server.client();
+    const key = await client.newKeys.create({ friendlyName: 'web chat' });
+    assert.match(key.sid, /^SK[0-9a-f]{32}$/);
+    assert.equal(key.friendlyName, 'web chat');
+    assert.equal(key.secret.length, 32);
+    assert.ok(key.dateCreated instanceof Date && !isNaN(key.dateCreated));
+
+    const listed = await client.keys.list();
+    assert.deepEqual(listed.map((k) => k.sid), [key.sid]);
+    const fetched = await client.keys(key.sid).fetch();
+    assert.equal(fetched.friendlyName, 'web chat');
+    const updated = await client.keys(key.sid).update({ friendlyName: 'renamed' });
+    assert.equal(updated.friendlyName, 'renamed');
+
+    // A token signed with the new key's secret verifies for this account.
+    const token = new twilio.jwt.AccessToken(server.accountSid, key.sid, key.secret, { identity: 'guest' });
+    const r = spawnSync(binaryPath(), ['token', 'verify', '--secret', key.secret, '--key', key.sid,
+                                       '--account', server.accountSid, token.toJwt()], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout);
+
+    assert.equal(await client.keys(key.sid).remove(), true);
+    await assert.rejects(client.keys(key.sid).fetch(), (e) => e.status === 404 && e.code === 20404);
+    assert.deepEqual(await client.keys.list(), []);
+  } finally {
+    await server.stop();
+  }
+});

@@ -207,6 +207,11 @@ void compare(const model::cv::media& want, const model::cv::media& got) {
   SAME(category); SAME(message_sid); SAME(conversation_sid); SAME(created); SAME(updated);
 }
 
+void compare(const model::api_key& want, const model::api_key& got) {
+  model::api_key dflt;
+  SAME(sid); SAME(account_sid); SAME(friendly_name); SAME(secret); SAME(created); SAME(updated);
+}
+
 #undef SAME
 
 // One sample of every kind, in the variant's order.
@@ -216,7 +221,7 @@ std::vector<store::entity> samples() {
           test::sample_task(),         test::sample_reservation(), test::sample_cv_service(),
           test::sample_cv_config(),    test::sample_conversation(), test::sample_participant(),
           test::sample_message(),      test::sample_cv_webhook(),  test::sample_cv_address(),
-          test::sample_cv_media()};
+          test::sample_cv_media(),     test::sample_api_key()};
 }
 
 // decode() that fails the test if it throws.
@@ -267,7 +272,7 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   const std::vector<std::string> names{"workspace", "activity",   "task_channel", "task_queue", "worker",
                                        "workflow",  "task",       "reservation",  "cv_service", "cv_config",
                                        "conversation", "participant", "message",  "cv_webhook",
-                                       "cv_address", "media"};
+                                       "cv_address", "media", "api_key"};
   REQUIRE(names.size() == all.size());
   for (std::size_t i = 0; i < names.size(); ++i)
     CHECK(store::kind_name(i) == names[i]);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/conversations.hpp"
+#include "model/access_token.hpp"
 #include "model/media.hpp"
 #include "model/taskrouter.hpp"
 
@@ -355,6 +356,17 @@ inline model::cv::media sample_cv_media(const std::string& sid = "ME000000000000
   x.conversation_sid = "CH00000000000000000000000000000009";
   x.created = at(base_us + 35);
   x.updated = at(base_us + 36);
+  return x;
+}
+
+inline model::api_key sample_api_key(const std::string& sid = "SK00000000000000000000000000000001") {
+  model::api_key x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.friendly_name = "web chat «tokens»";
+  x.secret = "s3cr3t with \"quotes\" and \\ slashes";
+  x.created = at(base_us + 37);
+  x.updated = at(base_us + 38);
   return x;
 }
 
