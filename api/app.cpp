@@ -140,16 +140,26 @@ std::string page_body(const Job& job, nlohmann::json items, bool has_more) {
   return model::json_text(body);
 }
 
-http_response render(const bridge_job& job, tr_reply& reply) {
-  model::wire_context ctx{job.base, job.call.account_sid, job.call.workspace_sid};
-  http_response out;
-  if (auto* err = std::get_if<model::error>(&reply.value))
+// The answers every reply variant shares: an error as Twilio's error body,
+// nothing (a delete) as 204.
+template <class Variant>
+std::optional<http_response> error_or_no_content(const Variant& value) {
+  if (auto* err = std::get_if<model::error>(&value))
     return error_response(model::http_status(err->kind), err->code, err->message);
-  if (std::holds_alternative<std::monostate>(reply.value)) {
+  if (std::holds_alternative<std::monostate>(value)) {
+    http_response out;
     out.status = 204;
     out.content_type.clear();
     return out;
   }
+  return std::nullopt;
+}
+
+http_response render(const bridge_job& job, tr_reply& reply) {
+  model::wire_context ctx{job.base, job.call.account_sid, job.call.workspace_sid};
+  http_response out;
+  if (auto early = error_or_no_content(reply.value))
+    return std::move(*early);
   if (auto* r = std::get_if<resource>(&reply.value)) {
     if (auto* ws = std::get_if<model::workspace>(r))
       ctx.workspace_sid = ws->sid;
@@ -292,15 +302,19 @@ void sweep(bridge_ptr self) {
     self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
 }
 
+void init_bridge(bridge_ptr self, caf::actor target, std::chrono::seconds timeout, metrics::http_families families) {
+  self->state.directory = std::move(target);
+  self->state.timeout = timeout;
+  self->state.families = families;
+}
+
 // Carries jobs into the actor system; each bridge keeps few requests in
 // flight (one per open request on its share of connections).
 caf::behavior bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor directory,
                            caf::actor store, std::chrono::seconds timeout,
                            metrics::http_families families) {
-  self->state.directory = std::move(directory);
+  init_bridge(self, std::move(directory), timeout, families);
   self->state.store = std::move(store);
-  self->state.timeout = timeout;
-  self->state.families = families;
   return {
     [=](std::shared_ptr<bridge_job>& job) {
       auto call = job->call;
@@ -407,9 +421,7 @@ void carry(bridge_ptr self, const caf::actor& target, Call call, std::shared_ptr
 
 caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
                               std::chrono::seconds timeout, metrics::http_families families) {
-  self->state.directory = std::move(root);
-  self->state.timeout = timeout;
-  self->state.families = families;
+  init_bridge(self, std::move(root), timeout, families);
   return {
     [=](std::shared_ptr<cv_job>& job) {
       auto target = job->target ? job->target : self->state.directory;
@@ -428,13 +440,8 @@ caf::behavior cv_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
 
 http_response render_media(const media_job& job, actors::media_reply& reply) {
   http_response out;
-  if (auto* err = std::get_if<model::error>(&reply.value))
-    return error_response(model::http_status(err->kind), err->code, err->message);
-  if (std::holds_alternative<std::monostate>(reply.value)) {
-    out.status = 204;
-    out.content_type.clear();
-    return out;
-  }
+  if (auto early = error_or_no_content(reply.value))
+    return std::move(*early);
   auto& m = std::get<model::cv::media>(reply.value);
   if (job.call.op == actors::media_op::content || job.call.op == actors::media_op::signed_content) {
     // The whole file in one string: fine up to the upload limit, not a stream.
@@ -456,9 +463,7 @@ http_response render_media(const media_job& job, actors::media_reply& reply) {
 
 caf::behavior media_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor media,
                                  std::chrono::seconds timeout, metrics::http_families families) {
-  self->state.directory = std::move(media);
-  self->state.timeout = timeout;
-  self->state.families = families;
+  init_bridge(self, std::move(media), timeout, families);
   return {
     [=](std::shared_ptr<media_job>& job) {
       // The call may hold a whole upload: moved, not copied; render looks
@@ -486,13 +491,8 @@ nlohmann::json key_json(const model::api_key& k) {
 
 http_response render_key(const key_job& job, actors::key_reply& reply) {
   http_response out;
-  if (auto* err = std::get_if<model::error>(&reply.value))
-    return error_response(model::http_status(err->kind), err->code, err->message);
-  if (std::holds_alternative<std::monostate>(reply.value)) {
-    out.status = 204;
-    out.content_type.clear();
-    return out;
-  }
+  if (auto early = error_or_no_content(reply.value))
+    return std::move(*early);
   if (auto* k = std::get_if<model::api_key>(&reply.value)) {
     out.status = reply.created ? 201 : 200;
     out.body = model::json_text(key_json(*k));
@@ -524,9 +524,7 @@ http_response render_key(const key_job& job, actors::key_reply& reply) {
 
 caf::behavior key_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor keys,
                                std::chrono::seconds timeout, metrics::http_families families) {
-  self->state.directory = std::move(keys);
-  self->state.timeout = timeout;
-  self->state.families = families;
+  init_bridge(self, std::move(keys), timeout, families);
   return {
     [=](std::shared_ptr<key_job>& job) {
       carry<actors::key_reply>(self, self->state.directory, job->call, job, render_key);
