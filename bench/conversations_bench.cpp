@@ -325,9 +325,9 @@ double cpu_seconds() {
   return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
-// A field of /proc/self/status in KiB (VmRSS, RssAnon, ...).
-long status_kb(const char* name) {
-  std::ifstream in("/proc/self/status");
+// A "Name: N kB" field of a /proc file in KiB; -1 when absent.
+long proc_field_kb(const char* file, const char* name) {
+  std::ifstream in(file);
   std::string line;
   auto len = std::strlen(name);
   while (std::getline(in, line))
@@ -336,15 +336,9 @@ long status_kb(const char* name) {
   return -1;
 }
 
-long meminfo_kb(const char* name) {
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  auto len = std::strlen(name);
-  while (std::getline(in, line))
-    if (line.compare(0, len, name) == 0 && line.size() > len && line[len] == ':')
-      return std::atol(line.c_str() + len + 1);
-  return -1;
-}
+// A field of /proc/self/status (VmRSS, RssAnon, ...) or /proc/meminfo.
+long status_kb(const char* name) { return proc_field_kb("/proc/self/status", name); }
+long meminfo_kb(const char* name) { return proc_field_kb("/proc/meminfo", name); }
 
 // Heap bytes the allocator has handed out (tcmalloc only; -1 otherwise).
 long long heap_bytes() {
