@@ -182,10 +182,16 @@ void record(self_ptr self, model::event ev) {
                             3, caf::actor{}, {}});
   }
   auto shared = std::make_shared<const model::event>(std::move(ev));
+  auto flex_task = [&] {
+    auto t = st.tasks.find(shared->task_sid);
+    return t != st.tasks.end() && t->second.attributes &&
+           t->second.attributes->contains("flexInteractionChannelSid");
+  };
   if (st.options.event_sink &&
       (st.options.event_sink_types.empty() ||
        std::find(st.options.event_sink_types.begin(), st.options.event_sink_types.end(),
-                 shared->event_type) != st.options.event_sink_types.end()))
+                 shared->event_type) != st.options.event_sink_types.end()) &&
+      (!st.options.event_sink_flex_only || flex_task()))
     self->send(st.options.event_sink, shared);
   st.unsaved_events.push_back(shared);
   st.events.push_back(std::move(shared));
@@ -425,6 +431,10 @@ void start_routing(self_ptr self, workspace_state::task_entry& e, const std::str
     en.task.priority = r.priority;
     en.task.order = r.order;
     en.task.ignore_capacity = r.ignore_capacity;
+    // RoutingTarget naming a worker: only that worker is offered the task
+    // (Flex's agent-initiated outbound routes this way).
+    if (model::is_sid(e.task.routing_target, "WK"))
+      en.task.known_worker_sid = e.task.routing_target;
     en.workflow = caf::actor_cast<caf::actor>(self);
     en.filter = -1;
     en.target = 0;

@@ -39,6 +39,7 @@ struct workspace_options {
   caf::actor store;                                 // may be invalid: nothing is kept
   caf::actor event_sink;                            // may be invalid: receives events
   std::vector<std::string> event_sink_types;        // the types it receives; empty: all
+  bool event_sink_flex_only = false;                // only events of Flex tasks (flexInteractionChannelSid set)
 };
 
 struct workspace_state {
