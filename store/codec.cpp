@@ -168,6 +168,15 @@ constexpr int enum_last(model::reservation_status) {
 constexpr int enum_last(model::cv::conversation_state) {
   return static_cast<int>(model::cv::conversation_state::closed);
 }
+constexpr int enum_last(model::flex::channel_status) {
+  return static_cast<int>(model::flex::channel_status::transfer);
+}
+constexpr int enum_last(model::flex::participant_type) {
+  return static_cast<int>(model::flex::participant_type::unknown);
+}
+constexpr int enum_last(model::flex::participant_status) {
+  return static_cast<int>(model::flex::participant_status::closed);
+}
 constexpr int enum_last(model::cv::delivery_status) {
   return static_cast<int>(model::cv::delivery_status::undelivered);
 }
@@ -530,6 +539,70 @@ void fields_api_key(F&& f, K& x) {
   times(f, x);
 }
 
+template <class F, class X>
+void fields_interaction(F&& f, X& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("channel_sid", x.channel_sid);
+  f("channel", x.channel);
+  f("routing", x.routing);
+  f("interaction_context_sid", x.interaction_context_sid);
+  f("webhook_ttid", x.webhook_ttid);
+  times(f, x);
+}
+
+template <class F, class X>
+void fields_channel_participant(F&& f, X& x) {
+  f("sid", x.sid);
+  f("type", x.type);
+  f("status", x.status);
+  f("conversation_participant_sid", x.conversation_participant_sid);
+  f("identity", x.identity);
+  f("address", x.address);
+  f("proxy_address", x.proxy_address);
+  f("workspace_sid", x.workspace_sid);
+  f("worker_sid", x.worker_sid);
+  f("task_sid", x.task_sid);
+  f("reservation_sid", x.reservation_sid);
+  times(f, x);
+}
+
+template <class F, class X>
+void fields_channel_task(F&& f, X& x) {
+  f("task_sid", x.task_sid);
+  f("workspace_sid", x.workspace_sid);
+  f("invite_sid", x.invite_sid);
+  f("worker_sid", x.worker_sid);
+  f("reservation_sid", x.reservation_sid);
+  f("status", x.status);
+  f("auto_accept", x.auto_accept);
+}
+
+template <class F, class X>
+void fields_channel_invite(F&& f, X& x) {
+  f("sid", x.sid);
+  f("task_sid", x.task_sid);
+  f("routing", x.routing);
+  f("created", x.created);
+}
+
+template <class F, class X>
+void fields_interaction_channel(F&& f, X& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("interaction_sid", x.interaction_sid);
+  f("type", x.type);
+  f("status", x.status);
+  f("error_code", x.error_code);
+  f("error_message", x.error_message);
+  f("conversation_sid", x.conversation_sid);
+  f("initiated_by", x.initiated_by);
+  f("participants", x.participants);
+  f("tasks", x.tasks);
+  f("invites", x.invites);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -590,6 +663,16 @@ void visit_fields(F&& f, X& x) {
     fields_media(f, x);
   else if constexpr (std::is_same_v<T, model::api_key>)
     fields_api_key(f, x);
+  else if constexpr (std::is_same_v<T, model::flex::interaction>)
+    fields_interaction(f, x);
+  else if constexpr (std::is_same_v<T, model::flex::interaction_channel>)
+    fields_interaction_channel(f, x);
+  else if constexpr (std::is_same_v<T, model::flex::channel_participant>)
+    fields_channel_participant(f, x);
+  else if constexpr (std::is_same_v<T, model::flex::channel_task>)
+    fields_channel_task(f, x);
+  else if constexpr (std::is_same_v<T, model::flex::channel_invite>)
+    fields_channel_invite(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -681,6 +764,8 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 14: return read_as<model::cv::address_configuration>(j);
       case 15: return read_as<model::cv::media>(j);
       case 16: return read_as<model::api_key>(j);
+      case 17: return read_as<model::flex::interaction>(j);
+      case 18: return read_as<model::flex::interaction_channel>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -742,7 +827,7 @@ const char* kind_name(std::size_t index) {
                                 "worker",     "workflow",  "task",         "reservation",
                                 "cv_service", "cv_config", "conversation", "participant",
                                 "message",    "cv_webhook", "cv_address", "media",
-                                "api_key"};
+                                "api_key",    "interaction", "interaction_channel"};
   static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }

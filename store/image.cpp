@@ -87,6 +87,10 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           cv.addresses.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::api_key>) {
           out.api_keys.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::flex::interaction>) {
+          out.interactions.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::flex::interaction_channel>) {
+          out.interaction_channels.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::media>) {
           media.emplace_back(r.scope, std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
@@ -184,6 +188,8 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   by_creation(cv.addresses);
   by_creation(out.media);
   by_creation(out.api_keys);
+  by_creation(out.interactions);
+  by_creation(out.interaction_channels);
   for (auto& [sid, img] : conversations) {
     put_in_order(img);
     cv.conversations.push_back(std::move(img));

@@ -50,6 +50,9 @@ struct recovered {
   std::vector<model::cv::media> media;
   // API keys of every account, by creation.
   std::vector<model::api_key> api_keys;
+  // Flex interactions and their channels, by creation.
+  std::vector<model::flex::interaction> interactions;
+  std::vector<model::flex::interaction_channel> interaction_channels;
   // Scopes whose owner (a workspace, a conversation, a service) is gone (a delete
   // raced a last write): their rows are not restored and should be erased.
   std::vector<std::string> orphan_scopes;

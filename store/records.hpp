@@ -12,6 +12,7 @@
 
 #include "model/conversations.hpp"
 #include "model/access_token.hpp"
+#include "model/interactions.hpp"
 #include "model/media.hpp"
 #include "model/taskrouter.hpp"
 
@@ -30,12 +31,14 @@ using entity = std::variant<model::workspace, model::activity, model::task_chann
                             // Conversations media metadata (index 15; the content is a file).
                             model::cv::media,
                             // API keys (index 16), scoped by their account.
-                            model::api_key>;
+                            model::api_key,
+                            // Flex interactions and their channels (17, 18), scoped by their account.
+                            model::flex::interaction, model::flex::interaction_channel>;
 
 // The kind names used as keys in the database, in the variant's order:
 // workspace, activity, task_channel, task_queue, worker, workflow, task,
 // reservation, cv_service, cv_config, conversation, participant, message,
-// cv_webhook, cv_address, media, api_key.
+// cv_webhook, cv_address, media, api_key, interaction, interaction_channel.
 const char* kind_name(std::size_t index);
 std::optional<std::size_t> kind_index(std::string_view name);
 inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
