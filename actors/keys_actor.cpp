@@ -58,6 +58,20 @@ std::pair<key_reply, bool> handle(self_ptr self, const key_call& c) {
       st.durable.put(k.account_sid, k.sid, store::entity{k});
       return {key_reply{k, true}, true};
     }
+    case key_op::signing_key: {
+      for (auto& k : st.keys)
+        if (k.account_sid == c.account_sid && k.friendly_name == signing_key_name)
+          return {key_reply{k, false}, false};
+      model::api_key k;
+      k.sid = model::make_sid("SK");
+      k.account_sid = c.account_sid;
+      k.friendly_name = signing_key_name;
+      k.secret = model::random_hex32();
+      k.created = k.updated = now;
+      st.keys.push_back(k);
+      st.durable.put(k.account_sid, k.sid, store::entity{k});
+      return {key_reply{k, true}, true};
+    }
     case key_op::list: {
       key_page page;
       std::size_t seen = 0;

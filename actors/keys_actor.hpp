@@ -20,7 +20,14 @@
 
 namespace sb::actors {
 
-enum class key_op : std::uint8_t { create, list, fetch, update, remove };
+// signing_key is internal (no route): the account's key that signs the
+// tokens Switchboard mints itself (web chat guests), made on first use and
+// answered with its secret.
+enum class key_op : std::uint8_t { create, list, fetch, update, remove, signing_key };
+
+// The friendly name of the key signing_key makes; revoking it (deleting it)
+// invalidates the tokens it signed, and the next use makes a new one.
+inline constexpr const char* signing_key_name = "Switchboard web chat";
 
 struct key_call {
   key_op op = key_op::fetch;

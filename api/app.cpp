@@ -13,6 +13,7 @@
 #include "model/sid.hpp"
 #include "model/signature.hpp"
 #include "model/conversations_json.hpp"
+#include "model/interactions.hpp"
 #include "model/media.hpp"
 #include "model/taskrouter_json.hpp"
 
@@ -56,6 +57,11 @@ struct media_job : job_common {
   std::string auth_token;
 };
 
+// A Flex request.
+struct ix_job : job_common {
+  actors::ix_call call;
+};
+
 // An API key request (2010 API).
 struct key_job : job_common {
   actors::key_call call;
@@ -66,6 +72,7 @@ struct key_job : job_common {
 } // namespace sb::api
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::key_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::ix_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::cv_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::media_job>)
@@ -533,6 +540,75 @@ caf::behavior key_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::act
   };
 }
 
+// A Flex resource in wire form; an ongoing interaction (the supervisors'
+// list) carries its channel, participants and tasks.
+nlohmann::json render_ix_resource(const actors::ix_resource& r, const std::string& base) {
+  namespace flex = model::flex;
+  return std::visit(
+    [&](const auto& x) -> nlohmann::json {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, actors::ix_participant_ref>) {
+        return flex::to_json(x.participant, x.channel, base);
+      } else if constexpr (std::is_same_v<T, actors::ix_invite_ref>) {
+        return flex::to_json(x.invite, x.channel, base);
+      } else if constexpr (std::is_same_v<T, actors::ix_web_chat>) {
+        return nlohmann::json{{"conversation_sid", x.conversation_sid}, {"identity", x.identity}, {"token", x.token}};
+      } else if constexpr (std::is_same_v<T, actors::ix_overview>) {
+        auto j = flex::to_json(x.interaction, base);
+        auto ch = flex::to_json(x.channel, base);
+        ch["conversation_sid"] = x.channel.conversation_sid;
+        ch["initiated_by"] = x.channel.initiated_by;
+        auto parts = nlohmann::json::array();
+        for (auto& p : x.channel.participants)
+          parts.push_back(flex::to_json(p, x.channel, base));
+        ch["participants"] = std::move(parts);
+        auto tasks = nlohmann::json::array();
+        for (auto& t : x.channel.tasks)
+          tasks.push_back({{"task_sid", t.task_sid},
+                           {"workspace_sid", t.workspace_sid},
+                           {"assignment_status", t.status},
+                           {"worker_sid", t.worker_sid.empty() ? nlohmann::json() : nlohmann::json(t.worker_sid)},
+                           {"reservation_sid",
+                            t.reservation_sid.empty() ? nlohmann::json() : nlohmann::json(t.reservation_sid)},
+                           {"invite_sid", t.invite_sid.empty() ? nlohmann::json() : nlohmann::json(t.invite_sid)}});
+        ch["tasks"] = std::move(tasks);
+        j["channel_details"] = std::move(ch);
+        return j;
+      } else {
+        return flex::to_json(x, base);
+      }
+    },
+    r);
+}
+
+http_response render_ix(const ix_job& job, actors::ix_reply& reply) {
+  http_response out;
+  if (auto early = error_or_no_content(reply.value))
+    return std::move(*early);
+  if (auto* r = std::get_if<actors::ix_resource>(&reply.value)) {
+    out.status = reply.created ? 201 : 200;
+    out.body = model::json_text(render_ix_resource(*r, job.base));
+    return out;
+  }
+  auto& page = std::get<actors::ix_page>(reply.value);
+  auto items = nlohmann::json::array();
+  for (auto& item : page.items)
+    items.push_back(render_ix_resource(item, job.base));
+  out.body = page_body(job, std::move(items), page.has_more);
+  return out;
+}
+
+caf::behavior ix_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
+                              std::chrono::seconds timeout, metrics::http_families families) {
+  init_bridge(self, std::move(root), timeout, families);
+  return {
+    [=](std::shared_ptr<ix_job>& job) {
+      carry<actors::ix_reply>(self, self->state.directory, job->call, job, render_ix);
+    },
+    [=](sweep_atom) { sweep(self); },
+  };
+}
+
 } // namespace
 
 app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
@@ -549,6 +625,9 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
       media_bridges_.push_back(sys_.spawn(media_bridge_actor, cfg_.media, cfg_.actor_timeout, metrics_.http()));
   if (cfg_.keys)
     key_bridges_.push_back(sys_.spawn(key_bridge_actor, cfg_.keys, cfg_.actor_timeout, metrics_.http()));
+  if (cfg_.interactions)
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges / 2); ++i)
+      ix_bridges_.push_back(sys_.spawn(ix_bridge_actor, cfg_.interactions, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -563,6 +642,9 @@ void app::stop() {
   for (auto& b : media_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   media_bridges_.clear();
+  for (auto& b : ix_bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  ix_bridges_.clear();
   for (auto& b : key_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   key_bridges_.clear();
@@ -896,7 +978,19 @@ void app::handle(http_request&& req, responder respond) {
     if (allowed.empty())
       allowed = cv_allowed;
   }
-  if (!route && !cv_route) {
+  std::optional<ix_route_match> ix_route;
+  if (!route && !cv_route && cfg_.interactions) {
+    auto flex_path = path;
+    if (flex_path.substr(0, 9) == "/flex-api")
+      flex_path.remove_prefix(9);
+    std::string ix_allowed;
+    ix_route = match_flex(req.method, flex_path, ix_allowed);
+    if (ix_route)
+      path = flex_path;
+    else if (allowed.empty())
+      allowed = ix_allowed;
+  }
+  if (!route && !cv_route && !ix_route) {
     if (allowed.empty())
       allowed = media_allowed;
     if (!allowed.empty()) {
@@ -910,8 +1004,8 @@ void app::handle(http_request&& req, responder respond) {
     }
     return;
   }
-  const char* pattern = route ? route->pattern : cv_route->pattern;
-  const char* list_key = route ? route->list_key : cv_route->list_key;
+  const char* pattern = route ? route->pattern : cv_route ? cv_route->pattern : ix_route->pattern;
+  const char* list_key = route ? route->list_key : cv_route ? cv_route->list_key : ix_route->list_key;
   const account* acct = authenticate(req.authorization);
   if (!acct) {
     count_direct(pattern, 401);
@@ -994,6 +1088,21 @@ void app::handle(http_request&& req, responder respond) {
   common.query = std::move(*q);
   common.respond = std::move(respond);
   common.start = start;
+  if (ix_route) {
+    auto job = std::make_shared<ix_job>();
+    static_cast<job_common&>(*job) = std::move(common);
+    job->base = cfg_.flex_base;
+    auto& call = job->call;
+    call.op = ix_route->op;
+    call.account_sid = acct->sid;
+    call.sid = std::move(ix_route->sid);
+    call.channel_sid = std::move(ix_route->channel_sid);
+    call.sub_sid = std::move(ix_route->sub_sid);
+    call.params = std::move(params);
+    call.page = page;
+    caf::anon_send(next_of(ix_bridges_), std::move(job));
+    return;
+  }
   if (cv_route) {
     auto job = std::make_shared<cv_job>();
     static_cast<job_common&>(*job) = std::move(common);

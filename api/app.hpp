@@ -43,6 +43,10 @@ struct app_config {
   // The API keys actor (/2010-04-01/Accounts/{AC}/Keys); invalid: those
   // routes answer 404.
   caf::actor keys;
+  // The Flex Interactions root (/v1/Interactions, /v2/WebChats); invalid:
+  // those routes answer 404.
+  caf::actor interactions;
+  std::string flex_base = "https://flex-api.twilio.com";
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.
@@ -99,6 +103,7 @@ class app {
   std::vector<caf::actor> cv_bridges_;
   std::vector<caf::actor> media_bridges_;
   std::vector<caf::actor> key_bridges_;
+  std::vector<caf::actor> ix_bridges_;
   std::atomic<std::size_t> next_bridge_{0};
 };
 

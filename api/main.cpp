@@ -22,6 +22,7 @@
 #include "actors/conversations_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/edge_actor.hpp"
+#include "actors/interactions_actor.hpp"
 #include "actors/keys_actor.hpp"
 #include "actors/media_actor.hpp"
 #include "actors/store_actor.hpp"
@@ -58,6 +59,7 @@ struct options {
   std::size_t task_retention_s = 15 * 60;
   std::size_t event_retention_s = 30 * 24 * 3600;
   std::string conversations_base = "https://conversations.twilio.com";
+  std::string flex_base = "https://flex-api.twilio.com";
   std::size_t conversation_write_rate = 500;
   std::size_t passivate_after_ms = 120000;
   std::map<std::string, std::string> gateways; // sms/whatsapp -> URL
@@ -97,6 +99,8 @@ Options (each also read from the environment variable in brackets):
   --conversations-base URL
                         base of Conversations URLs in responses
                         [SWITCHBOARD_CONVERSATIONS_BASE] (https://conversations.twilio.com)
+  --flex-base URL       base of Flex (Interactions, WebChats) URLs in responses
+                        [SWITCHBOARD_FLEX_BASE] (https://flex-api.twilio.com)
   --conversation-write-rate N
                         writes per second one conversation accepts before
                         answering 429 [SWITCHBOARD_CONVERSATION_WRITE_RATE] (500)
@@ -185,6 +189,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_TASK_RETENTION")) to_size(*v, o.task_retention_s);
   if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
   if (auto v = env("SWITCHBOARD_CONVERSATIONS_BASE")) o.conversations_base = *v;
+  if (auto v = env("SWITCHBOARD_FLEX_BASE")) o.flex_base = *v;
   if (auto v = env("SWITCHBOARD_CONVERSATION_WRITE_RATE")) to_size(*v, o.conversation_write_rate);
   if (auto v = env("SWITCHBOARD_PASSIVATE_AFTER_MS")) to_size(*v, o.passivate_after_ms);
   if (auto v = env("SWITCHBOARD_EDGE_BASE")) o.edge_base = *v;
@@ -286,6 +291,8 @@ bool parse_options(int argc, char** argv, options& o) {
       }
     } else if (arg == "--conversations-base") {
       if (!value(o.conversations_base)) return false;
+    } else if (arg == "--flex-base") {
+      if (!value(o.flex_base)) return false;
     } else if (arg == "--conversation-write-rate") {
       if (!value(v) || !to_size(v, o.conversation_write_rate) || o.conversation_write_rate == 0) {
         std::cerr << "switchboard: --conversation-write-rate needs a positive number\n";
@@ -478,17 +485,6 @@ int main(int argc, char** argv) {
     caf::anon_send(store, sb::actors::store_write{std::move(b)});
   }
 
-  sb::actors::workspace_options wopts;
-  wopts.auth_token = opt.auth_token;
-  wopts.metrics = metrics.routing();
-  wopts.webhooks = webhooks;
-  wopts.store = store;
-  wopts.task_retention = std::chrono::seconds(opt.task_retention_s);
-  wopts.event_retention = std::chrono::seconds(opt.event_retention_s);
-  auto directory = sys.spawn(sb::actors::directory_actor, wopts, recovered.workspaces);
-  std::size_t restored_workspaces = recovered.workspaces.size();
-  recovered.workspaces.clear();
-
   sb::actors::conversation_options copts;
   copts.store = store;
   copts.write_rate = static_cast<double>(opt.conversation_write_rate);
@@ -536,6 +532,34 @@ int main(int argc, char** argv) {
   conversations_image.reset();
   caf::anon_send(media, sb::actors::media_root_atom::value, conversations);
 
+  // Flex interactions: the TaskRouter root sends it the events of Flex tasks,
+  // so it starts first and learns the TaskRouter root afterwards.
+  sb::actors::interactions_options iopts;
+  iopts.conversations = conversations;
+  iopts.addresses = addresses;
+  iopts.keys = keys;
+  iopts.store = store;
+  auto interactions = sys.spawn(sb::actors::interactions_actor, iopts, std::move(recovered.interactions),
+                                std::move(recovered.interaction_channels));
+  recovered.interactions.clear();
+  recovered.interaction_channels.clear();
+
+  sb::actors::workspace_options wopts;
+  wopts.auth_token = opt.auth_token;
+  wopts.metrics = metrics.routing();
+  wopts.webhooks = webhooks;
+  wopts.store = store;
+  wopts.task_retention = std::chrono::seconds(opt.task_retention_s);
+  wopts.event_retention = std::chrono::seconds(opt.event_retention_s);
+  wopts.event_sink = interactions;
+  wopts.event_sink_types = sb::actors::interaction_event_types();
+  wopts.event_sink_flex_only = true;
+  auto directory = sys.spawn(sb::actors::directory_actor, wopts, recovered.workspaces);
+  std::size_t restored_workspaces = recovered.workspaces.size();
+  recovered.workspaces.clear();
+
+  caf::anon_send(interactions, sb::actors::ix_wire{directory});
+
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});
   for (auto& a : opt.extra_accounts)
@@ -550,6 +574,8 @@ int main(int argc, char** argv) {
   acfg.writable = writable;
   acfg.edge_base = opt.edge_base;
   acfg.keys = keys;
+  acfg.interactions = interactions;
+  acfg.flex_base = opt.flex_base;
   sb::api::app app{sys, directory, metrics, acfg};
 
   sb::api::http_server_config scfg;
@@ -574,6 +600,7 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(keys, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(interactions, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -604,6 +631,7 @@ int main(int argc, char** argv) {
 
   server.stop();
   app.stop();
+  caf::anon_send_exit(interactions, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(addresses, caf::exit_reason::user_shutdown);

@@ -282,6 +282,63 @@ std::optional<cv_route_match> match_conversations(verb method, std::string_view 
 
 namespace {
 
+struct ix_route {
+  verb method;
+  const char* pattern;
+  actors::ix_op op;
+  const char* list_key;
+};
+
+const std::vector<ix_route>& ix_table() {
+  using actors::ix_op;
+  static const std::vector<ix_route> t{
+    {verb::get, "/v1/Interactions", ix_op::interaction_list, "interactions"},
+    {verb::post, "/v1/Interactions", ix_op::interaction_create, nullptr},
+    {verb::get, "/v1/Interactions/*", ix_op::interaction_fetch, nullptr},
+    {verb::post, "/v1/Interactions/*", ix_op::interaction_update, nullptr},
+    {verb::get, "/v1/Interactions/*/Channels", ix_op::channel_list, "channels"},
+    {verb::get, "/v1/Interactions/*/Channels/*", ix_op::channel_fetch, nullptr},
+    {verb::post, "/v1/Interactions/*/Channels/*", ix_op::channel_update, nullptr},
+    {verb::get, "/v1/Interactions/*/Channels/*/Participants", ix_op::participant_list, "participants"},
+    {verb::post, "/v1/Interactions/*/Channels/*/Participants", ix_op::participant_create, nullptr},
+    {verb::post, "/v1/Interactions/*/Channels/*/Participants/*", ix_op::participant_update, nullptr},
+    {verb::get, "/v1/Interactions/*/Channels/*/Invites", ix_op::invite_list, "invites"},
+    {verb::post, "/v1/Interactions/*/Channels/*/Invites", ix_op::invite_create, nullptr},
+    {verb::post, "/v2/WebChats", ix_op::web_chat_create, nullptr},
+  };
+  return t;
+}
+
+const std::vector<std::vector<std::string_view>>& ix_split_patterns() {
+  static const auto v = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (auto& r : ix_table())
+      out.push_back(segments(r.pattern));
+    return out;
+  }();
+  return v;
+}
+
+} // namespace
+
+std::optional<ix_route_match> match_flex(verb method, std::string_view path, std::string& allowed) {
+  std::vector<std::string_view> sids;
+  if (auto i = scan(ix_table(), ix_split_patterns(), method, path, sids, allowed)) {
+    auto& r = ix_table()[*i];
+    ix_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
+    if (sids.size() > 0)
+      m.sid = std::string(sids[0]);
+    if (sids.size() > 1)
+      m.channel_sid = std::string(sids[1]);
+    if (sids.size() > 2)
+      m.sub_sid = std::string(sids[2]);
+    return m;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
 struct media_route {
   verb method;
   const char* pattern;

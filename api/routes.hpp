@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "actors/cv_messages.hpp"
+#include "actors/ix_messages.hpp"
 #include "actors/media_actor.hpp"
 #include "actors/messages.hpp"
 
@@ -44,6 +45,21 @@ struct cv_route_match {
 // as match_taskrouter).
 std::optional<cv_route_match> match_conversations(boost::beast::http::verb method, std::string_view path,
                                                   std::string& allowed);
+
+struct ix_route_match {
+  actors::ix_op op;
+  const char* pattern;
+  const char* list_key;
+  std::string sid;         // KD
+  std::string channel_sid; // UO
+  std::string sub_sid;     // UT
+};
+
+// The flex-api operation (Interactions v1, WebChats v2) for method and path,
+// with any /flex-api prefix already removed (same contract as
+// match_taskrouter).
+std::optional<ix_route_match> match_flex(boost::beast::http::verb method, std::string_view path,
+                                         std::string& allowed);
 
 struct media_route_match {
   actors::media_op op;
