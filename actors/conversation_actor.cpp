@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/edge_actor.hpp"
+#include "actors/studio_messages.hpp"
 #include "actors/media_actor.hpp"
 #include "model/media.hpp"
 #include "model/sid.hpp"
@@ -69,6 +70,46 @@ void fire(self_ptr self, const std::string& event, model::form_pairs fields, con
     for (auto& post : posts)
       self->send(self->state.options.webhooks, std::move(post));
   });
+}
+
+// A message from a participant other than an agent goes, once committed, to
+// the Studio flow of each of the conversation's studio webhooks: it starts
+// an execution there or answers one waiting for a reply. Messages from
+// agents, from the flow itself ("system") and from nobody in the
+// conversation do not.
+void to_studio(self_ptr self, const cv::message& m) {
+  auto& st = self->state;
+  if (!st.options.studio)
+    return;
+  const cv::participant* author = nullptr;
+  for (auto& p : st.participants)
+    if ((!m.participant_sid.empty() && p.sid == m.participant_sid) ||
+        (!p.identity.empty() && p.identity == m.author) || (!p.binding.address.empty() && p.binding.address == m.author))
+      author = &p;
+  if (!author)
+    return;
+  auto attrs = nlohmann::json::parse(author->attributes, nullptr, false);
+  if (attrs.is_object() && attrs.value("member_type", "") == "agent")
+    return;
+  for (auto& w : st.webhooks) {
+    if (w.target != "studio" || w.flow_sid.empty())
+      continue;
+    studio_message out;
+    out.account_sid = st.conv.account_sid;
+    out.flow_sid = w.flow_sid;
+    out.webhook_sid = w.sid;
+    out.conversation = st.conv;
+    out.message = m;
+    out.participant_sid = author->sid;
+    out.author_address = author->binding.address.empty() ? author->identity : author->binding.address;
+    out.proxy_address = author->binding.proxy_address;
+    out.channel_type = author->binding.address.empty() ? "chat"
+                       : author->binding.address.rfind("whatsapp:", 0) == 0 ? "whatsapp"
+                                                                             : "sms";
+    st.durable.after_commit(self, [self, out = std::move(out)]() mutable {
+      self->send(self->state.options.studio, std::move(out));
+    });
+  }
 }
 
 void fire_state(self_ptr self, cv::conversation_state from, const char* reason) {
@@ -762,6 +803,7 @@ cv_reply inbound_message(self_ptr self, const cv_call& c) {
     fire(self, "onParticipantAdded", cv_event_fields(st.conv, *added), source);
   }
   fire(self, "onMessageAdded", cv_event_fields(st.conv, m), source);
+  to_studio(self, m);
   send_out(self, m);
   import_media(self, m);
   return cv_one(m, true);
@@ -1095,6 +1137,10 @@ void apply_call(self_ptr self, cv_call& c, caf::response_promise rp) {
   bool ok = !std::holds_alternative<model::error>(reply.value);
   if (ok && write && c.webhooks_enabled)
     fire_for(self, c, reply, gone_p, gone_m, state_before);
+  if (ok && c.op == cv_op::message_create)
+    if (auto* res = std::get_if<cv_resource>(&reply.value))
+      if (auto* m = std::get_if<cv::message>(res))
+        to_studio(self, *m);
   st.durable.answer(self, rp, std::move(reply), write && ok);
   st.durable.settle(self);
 }

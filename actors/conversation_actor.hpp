@@ -45,6 +45,9 @@ struct conversation_options {
   // starts it again on the next call or state timer. Zero (or no store):
   // never.
   std::chrono::milliseconds passivate_after{120000};
+  // Studio: messages of conversations with a studio webhook go there;
+  // invalid: studio webhooks do nothing.
+  caf::actor studio;
 };
 
 struct conversation_state {

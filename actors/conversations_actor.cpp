@@ -1,4 +1,5 @@
 #include "actors/conversations_actor.hpp"
+#include "actors/studio_messages.hpp"
 #include "actors/address_actor.hpp"
 #include "actors/media_actor.hpp"
 
@@ -976,6 +977,7 @@ caf::behavior conversations_actor(conversations_actor_type* self, conversation_o
         pre_hook_answered(self, std::stoull(d.tag.substr(4)), d.status, d.body);
     },
     [=](pre_timeout_atom, std::uint64_t id) { pre_hook_answered(self, id, -1, {}); },
+    [=](studio_root_atom, caf::actor& studio) { self->state.options.studio = std::move(studio); },
   };
 }
 

@@ -67,6 +67,47 @@ caf::behavior directory_actor(directory_actor_type* self, workspace_options opti
     self->state.order.push_back(ws.sid);
   }
   return {
+    [=](locate_workflow& q) {
+      // Each of the account's workspaces is asked; the first that has the
+      // workflow answers, or nobody does.
+      auto rp = self->make_response_promise<std::string>();
+      std::vector<std::pair<std::string, caf::actor>> asked;
+      for (auto& sid : self->state.order) {
+        auto& e = self->state.workspaces[sid];
+        if (e.workspace.account_sid == q.account_sid)
+          asked.emplace_back(sid, e.actor);
+      }
+      if (asked.empty()) {
+        rp.deliver(std::string());
+        return;
+      }
+      struct tally {
+        std::size_t left;
+        bool done = false;
+      };
+      auto t = std::make_shared<tally>(tally{asked.size()});
+      for (auto& [workspace, ws] : asked) {
+        tr_call fetch{tr_op::workflow_fetch, q.account_sid, workspace, q.workflow_sid, {}, {}, {}, {}};
+        self->request(ws, caf::infinite, std::move(fetch))
+          .then(
+            [=, workspace = workspace](tr_reply& r) mutable {
+              --t->left;
+              if (!t->done && std::holds_alternative<resource>(r.value)) {
+                t->done = true;
+                rp.deliver(workspace);
+              } else if (!t->done && t->left == 0) {
+                t->done = true;
+                rp.deliver(std::string());
+              }
+            },
+            [=](caf::error&) mutable {
+              if (--t->left == 0 && !t->done) {
+                t->done = true;
+                rp.deliver(std::string());
+              }
+            });
+      }
+    },
     [=](tr_call& c) {
       auto& st = self->state;
       if (c.op == tr_op::workspace_create) {

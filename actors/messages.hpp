@@ -276,6 +276,14 @@ struct workspace_settings {
   bool multi_task = true;
 };
 
+// Asked of the TaskRouter root: which of the account's workspaces has this
+// workflow (Studio's send-to-flex names a workflow only). Answers the
+// workspace SID, or an empty string.
+struct locate_workflow {
+  std::string account_sid;
+  std::string workflow_sid;
+};
+
 // Timer wake-ups (self messages).
 struct timers_due {};
 // A workspace's own reminder to hand its changes to the store.
@@ -305,6 +313,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workflow_setup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::workspace_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::restore_reservations)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::add_worker_channel)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::locate_workflow)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::timers_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::flush_tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::model::event)

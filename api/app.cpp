@@ -14,6 +14,7 @@
 #include "model/signature.hpp"
 #include "model/conversations_json.hpp"
 #include "model/interactions.hpp"
+#include "model/studio.hpp"
 #include "model/media.hpp"
 #include "model/taskrouter_json.hpp"
 
@@ -62,6 +63,11 @@ struct ix_job : job_common {
   actors::ix_call call;
 };
 
+// A Studio request.
+struct st_job : job_common {
+  actors::st_call call;
+};
+
 // An API key request (2010 API).
 struct key_job : job_common {
   actors::key_call call;
@@ -73,6 +79,7 @@ struct key_job : job_common {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::key_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::ix_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::st_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::bridge_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::cv_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sb::api::media_job>)
@@ -609,6 +616,53 @@ caf::behavior ix_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::acto
   };
 }
 
+nlohmann::json render_st_resource(const actors::st_resource& r, const std::string& base, actors::st_view view) {
+  namespace studio = model::studio;
+  return std::visit(
+    [&](const auto& x) -> nlohmann::json {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, actors::st_valid>) {
+        return nlohmann::json{{"valid", true}};
+      } else if constexpr (std::is_same_v<T, studio::execution>) {
+        return view == actors::st_view::context ? studio::execution_context_json(x, base) : studio::to_json(x, base);
+      } else if constexpr (std::is_same_v<T, studio::step>) {
+        return view == actors::st_view::context ? studio::step_context_json(x, base) : studio::to_json(x, base);
+      } else {
+        return studio::to_json(x, base);
+      }
+    },
+    r);
+}
+
+http_response render_st(const st_job& job, actors::st_reply& reply) {
+  http_response out;
+  if (auto early = error_or_no_content(reply.value))
+    return std::move(*early);
+  if (auto* r = std::get_if<actors::st_resource>(&reply.value)) {
+    // Validate answers 200, as Twilio's does.
+    out.status = reply.created ? 201 : 200;
+    out.body = model::json_text(render_st_resource(*r, job.base, reply.view));
+    return out;
+  }
+  auto& page = std::get<actors::st_page>(reply.value);
+  auto items = nlohmann::json::array();
+  for (auto& item : page.items)
+    items.push_back(render_st_resource(item, job.base, actors::st_view::plain));
+  out.body = page_body(job, std::move(items), page.has_more);
+  return out;
+}
+
+caf::behavior st_bridge_actor(caf::stateful_actor<bridge_state>* self, caf::actor root,
+                              std::chrono::seconds timeout, metrics::http_families families) {
+  init_bridge(self, std::move(root), timeout, families);
+  return {
+    [=](std::shared_ptr<st_job>& job) {
+      carry<actors::st_reply>(self, self->state.directory, job->call, job, render_st);
+    },
+    [=](sweep_atom) { sweep(self); },
+  };
+}
+
 } // namespace
 
 app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& metrics,
@@ -628,6 +682,9 @@ app::app(caf::actor_system& sys, caf::actor directory, const metrics::registry& 
   if (cfg_.interactions)
     for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges / 2); ++i)
       ix_bridges_.push_back(sys_.spawn(ix_bridge_actor, cfg_.interactions, cfg_.actor_timeout, metrics_.http()));
+  if (cfg_.studio)
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg_.bridges / 2); ++i)
+      st_bridges_.push_back(sys_.spawn(st_bridge_actor, cfg_.studio, cfg_.actor_timeout, metrics_.http()));
 }
 
 app::~app() { stop(); }
@@ -645,6 +702,9 @@ void app::stop() {
   for (auto& b : ix_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   ix_bridges_.clear();
+  for (auto& b : st_bridges_)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  st_bridges_.clear();
   for (auto& b : key_bridges_)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   key_bridges_.clear();
@@ -990,7 +1050,19 @@ void app::handle(http_request&& req, responder respond) {
     else if (allowed.empty())
       allowed = ix_allowed;
   }
-  if (!route && !cv_route && !ix_route) {
+  std::optional<st_route_match> st_route;
+  if (!route && !cv_route && !ix_route && cfg_.studio) {
+    auto studio_path = path;
+    if (studio_path.substr(0, 7) == "/studio")
+      studio_path.remove_prefix(7);
+    std::string st_allowed;
+    st_route = match_studio(req.method, studio_path, st_allowed);
+    if (st_route)
+      path = studio_path;
+    else if (allowed.empty())
+      allowed = st_allowed;
+  }
+  if (!route && !cv_route && !ix_route && !st_route) {
     if (allowed.empty())
       allowed = media_allowed;
     if (!allowed.empty()) {
@@ -1004,8 +1076,14 @@ void app::handle(http_request&& req, responder respond) {
     }
     return;
   }
-  const char* pattern = route ? route->pattern : cv_route ? cv_route->pattern : ix_route->pattern;
-  const char* list_key = route ? route->list_key : cv_route ? cv_route->list_key : ix_route->list_key;
+  const char* pattern = route      ? route->pattern
+                        : cv_route ? cv_route->pattern
+                        : ix_route ? ix_route->pattern
+                                   : st_route->pattern;
+  const char* list_key = route      ? route->list_key
+                         : cv_route ? cv_route->list_key
+                         : ix_route ? ix_route->list_key
+                                    : st_route->list_key;
   const account* acct = authenticate(req.authorization);
   if (!acct) {
     count_direct(pattern, 401);
@@ -1088,6 +1166,21 @@ void app::handle(http_request&& req, responder respond) {
   common.query = std::move(*q);
   common.respond = std::move(respond);
   common.start = start;
+  if (st_route) {
+    auto job = std::make_shared<st_job>();
+    static_cast<job_common&>(*job) = std::move(common);
+    job->base = cfg_.studio_base;
+    auto& call = job->call;
+    call.op = st_route->op;
+    call.account_sid = acct->sid;
+    call.flow_sid = std::move(st_route->flow_sid);
+    call.sid = std::move(st_route->sid);
+    call.sub_sid = std::move(st_route->sub_sid);
+    call.params = std::move(params);
+    call.page = page;
+    caf::anon_send(next_of(st_bridges_), std::move(job));
+    return;
+  }
   if (ix_route) {
     auto job = std::make_shared<ix_job>();
     static_cast<job_common&>(*job) = std::move(common);

@@ -47,6 +47,9 @@ struct app_config {
   // those routes answer 404.
   caf::actor interactions;
   std::string flex_base = "https://flex-api.twilio.com";
+  // The Studio root (/v2/Flows...); invalid: those routes answer 404.
+  caf::actor studio;
+  std::string studio_base = "https://studio.twilio.com";
   std::size_t bridges = 4;
   std::chrono::seconds actor_timeout{30};
   // The store writer: a change's response waits for its commit. Invalid: no store.
@@ -104,6 +107,7 @@ class app {
   std::vector<caf::actor> media_bridges_;
   std::vector<caf::actor> key_bridges_;
   std::vector<caf::actor> ix_bridges_;
+  std::vector<caf::actor> st_bridges_;
   std::atomic<std::size_t> next_bridge_{0};
 };
 

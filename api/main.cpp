@@ -26,6 +26,7 @@
 #include "actors/keys_actor.hpp"
 #include "actors/media_actor.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/studio_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "api/app.hpp"
 #include "api/carrier.hpp"
@@ -60,6 +61,7 @@ struct options {
   std::size_t event_retention_s = 30 * 24 * 3600;
   std::string conversations_base = "https://conversations.twilio.com";
   std::string flex_base = "https://flex-api.twilio.com";
+  std::string studio_base = "https://studio.twilio.com";
   std::size_t conversation_write_rate = 500;
   std::size_t passivate_after_ms = 120000;
   std::map<std::string, std::string> gateways; // sms/whatsapp -> URL
@@ -101,6 +103,8 @@ Options (each also read from the environment variable in brackets):
                         [SWITCHBOARD_CONVERSATIONS_BASE] (https://conversations.twilio.com)
   --flex-base URL       base of Flex (Interactions, WebChats) URLs in responses
                         [SWITCHBOARD_FLEX_BASE] (https://flex-api.twilio.com)
+  --studio-base URL     base of Studio URLs in responses
+                        [SWITCHBOARD_STUDIO_BASE] (https://studio.twilio.com)
   --conversation-write-rate N
                         writes per second one conversation accepts before
                         answering 429 [SWITCHBOARD_CONVERSATION_WRITE_RATE] (500)
@@ -190,6 +194,7 @@ bool parse_options(int argc, char** argv, options& o) {
   if (auto v = env("SWITCHBOARD_EVENT_RETENTION")) to_size(*v, o.event_retention_s);
   if (auto v = env("SWITCHBOARD_CONVERSATIONS_BASE")) o.conversations_base = *v;
   if (auto v = env("SWITCHBOARD_FLEX_BASE")) o.flex_base = *v;
+  if (auto v = env("SWITCHBOARD_STUDIO_BASE")) o.studio_base = *v;
   if (auto v = env("SWITCHBOARD_CONVERSATION_WRITE_RATE")) to_size(*v, o.conversation_write_rate);
   if (auto v = env("SWITCHBOARD_PASSIVATE_AFTER_MS")) to_size(*v, o.passivate_after_ms);
   if (auto v = env("SWITCHBOARD_EDGE_BASE")) o.edge_base = *v;
@@ -293,6 +298,8 @@ bool parse_options(int argc, char** argv, options& o) {
       if (!value(o.conversations_base)) return false;
     } else if (arg == "--flex-base") {
       if (!value(o.flex_base)) return false;
+    } else if (arg == "--studio-base") {
+      if (!value(o.studio_base)) return false;
     } else if (arg == "--conversation-write-rate") {
       if (!value(v) || !to_size(v, o.conversation_write_rate) || o.conversation_write_rate == 0) {
         std::cerr << "switchboard: --conversation-write-rate needs a positive number\n";
@@ -560,6 +567,19 @@ int main(int argc, char** argv) {
 
   caf::anon_send(interactions, sb::actors::ix_wire{directory});
 
+  // Studio sends through Conversations and Flex, and Conversations hands it
+  // the messages of studio webhooks.
+  sb::actors::studio_options sopts;
+  sopts.conversations = conversations;
+  sopts.interactions = interactions;
+  sopts.directory = directory;
+  sopts.store = store;
+  sopts.http = http_post;
+  sb::actors::studio_image studio_img{std::move(recovered.studio_flows), std::move(recovered.studio_revisions),
+                                      std::move(recovered.studio_executions), std::move(recovered.studio_steps)};
+  auto studio = sys.spawn(sb::actors::studio_actor, sopts, std::move(studio_img));
+  caf::anon_send(conversations, sb::actors::studio_root_atom::value, studio);
+
   sb::api::app_config acfg;
   acfg.accounts.push_back({opt.account_sid, opt.auth_token});
   for (auto& a : opt.extra_accounts)
@@ -576,6 +596,8 @@ int main(int argc, char** argv) {
   acfg.keys = keys;
   acfg.interactions = interactions;
   acfg.flex_base = opt.flex_base;
+  acfg.studio = studio;
+  acfg.studio_base = opt.studio_base;
   sb::api::app app{sys, directory, metrics, acfg};
 
   sb::api::http_server_config scfg;
@@ -601,6 +623,7 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(keys, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(interactions, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(studio, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -631,6 +654,7 @@ int main(int argc, char** argv) {
 
   server.stop();
   app.stop();
+  caf::anon_send_exit(studio, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(interactions, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(conversations, caf::exit_reason::user_shutdown);

@@ -339,6 +339,68 @@ std::optional<ix_route_match> match_flex(verb method, std::string_view path, std
 
 namespace {
 
+struct st_route {
+  verb method;
+  const char* pattern;
+  actors::st_op op;
+  const char* list_key;
+};
+
+// Flows/Validate comes before Flows/{Sid}, which it would match.
+const std::vector<st_route>& st_table() {
+  using actors::st_op;
+  static const std::vector<st_route> t{
+    {verb::post, "/v2/Flows/Validate", st_op::flow_validate, nullptr},
+    {verb::get, "/v2/Flows", st_op::flow_list, "flows"},
+    {verb::post, "/v2/Flows", st_op::flow_create, nullptr},
+    {verb::get, "/v2/Flows/*", st_op::flow_fetch, nullptr},
+    {verb::post, "/v2/Flows/*", st_op::flow_update, nullptr},
+    {verb::delete_, "/v2/Flows/*", st_op::flow_delete, nullptr},
+    {verb::get, "/v2/Flows/*/Revisions", st_op::revision_list, "revisions"},
+    {verb::get, "/v2/Flows/*/Revisions/*", st_op::revision_fetch, nullptr},
+    {verb::get, "/v2/Flows/*/Executions", st_op::execution_list, "executions"},
+    {verb::post, "/v2/Flows/*/Executions", st_op::execution_create, nullptr},
+    {verb::get, "/v2/Flows/*/Executions/*", st_op::execution_fetch, nullptr},
+    {verb::post, "/v2/Flows/*/Executions/*", st_op::execution_update, nullptr},
+    {verb::delete_, "/v2/Flows/*/Executions/*", st_op::execution_delete, nullptr},
+    {verb::get, "/v2/Flows/*/Executions/*/Context", st_op::execution_context, nullptr},
+    {verb::get, "/v2/Flows/*/Executions/*/Steps", st_op::step_list, "steps"},
+    {verb::get, "/v2/Flows/*/Executions/*/Steps/*", st_op::step_fetch, nullptr},
+    {verb::get, "/v2/Flows/*/Executions/*/Steps/*/Context", st_op::step_context, nullptr},
+  };
+  return t;
+}
+
+const std::vector<std::vector<std::string_view>>& st_split_patterns() {
+  static const auto v = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (auto& r : st_table())
+      out.push_back(segments(r.pattern));
+    return out;
+  }();
+  return v;
+}
+
+} // namespace
+
+std::optional<st_route_match> match_studio(verb method, std::string_view path, std::string& allowed) {
+  std::vector<std::string_view> sids;
+  if (auto i = scan(st_table(), st_split_patterns(), method, path, sids, allowed)) {
+    auto& r = st_table()[*i];
+    st_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
+    if (sids.size() > 0)
+      m.flow_sid = std::string(sids[0]);
+    if (sids.size() > 1)
+      m.sid = std::string(sids[1]);
+    if (sids.size() > 2)
+      m.sub_sid = std::string(sids[2]);
+    return m;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
 struct media_route {
   verb method;
   const char* pattern;

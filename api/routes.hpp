@@ -11,6 +11,7 @@
 
 #include "actors/cv_messages.hpp"
 #include "actors/ix_messages.hpp"
+#include "actors/studio_messages.hpp"
 #include "actors/media_actor.hpp"
 #include "actors/messages.hpp"
 
@@ -60,6 +61,20 @@ struct ix_route_match {
 // match_taskrouter).
 std::optional<ix_route_match> match_flex(boost::beast::http::verb method, std::string_view path,
                                          std::string& allowed);
+
+struct st_route_match {
+  actors::st_op op;
+  const char* pattern;
+  const char* list_key;
+  std::string flow_sid;
+  std::string sid;     // FN or a revision
+  std::string sub_sid; // FT
+};
+
+// The Studio v2 operation for method and path, with any /studio prefix
+// already removed (same contract as match_taskrouter).
+std::optional<st_route_match> match_studio(boost::beast::http::verb method, std::string_view path,
+                                           std::string& allowed);
 
 struct media_route_match {
   actors::media_op op;

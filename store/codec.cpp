@@ -177,6 +177,7 @@ constexpr int enum_last(model::flex::participant_type) {
 constexpr int enum_last(model::flex::participant_status) {
   return static_cast<int>(model::flex::participant_status::closed);
 }
+constexpr int enum_last(model::studio::waiting) { return static_cast<int>(model::studio::waiting::http_request); }
 constexpr int enum_last(model::cv::delivery_status) {
   return static_cast<int>(model::cv::delivery_status::undelivered);
 }
@@ -603,6 +604,54 @@ void fields_interaction_channel(F&& f, X& x) {
   times(f, x);
 }
 
+template <class F, class X>
+void fields_studio_flow(F&& f, X& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("friendly_name", x.friendly_name);
+  f("status", x.status);
+  f("definition", x.definition);
+  f("revision", x.revision);
+  f("commit_message", x.commit_message);
+  f("author_sid", x.author_sid);
+  times(f, x);
+}
+
+template <class F, class X>
+void fields_studio_execution(F&& f, X& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("flow_sid", x.flow_sid);
+  f("flow_revision", x.flow_revision);
+  f("contact_channel_address", x.contact_channel_address);
+  f("flow_channel_address", x.flow_channel_address);
+  f("initiated_by", x.initiated_by);
+  f("status", x.status);
+  f("context", x.context);
+  f("current", x.current);
+  f("waits", x.waits);
+  f("deadline", x.deadline);
+  f("conversation_sid", x.conversation_sid);
+  f("chat_service_sid", x.chat_service_sid);
+  f("webhook_sid", x.webhook_sid);
+  f("channel_type", x.channel_type);
+  times(f, x);
+}
+
+template <class F, class X>
+void fields_studio_step(F&& f, X& x) {
+  f("sid", x.sid);
+  f("account_sid", x.account_sid);
+  f("flow_sid", x.flow_sid);
+  f("execution_sid", x.execution_sid);
+  f("name", x.name);
+  f("type", x.type);
+  f("transitioned_from", x.transitioned_from);
+  f("transitioned_to", x.transitioned_to);
+  f("context", x.context);
+  times(f, x);
+}
+
 template <class F, class E>
 void fields_event(F&& f, E& x) {
   f("sid", x.sid);
@@ -673,6 +722,12 @@ void visit_fields(F&& f, X& x) {
     fields_channel_task(f, x);
   else if constexpr (std::is_same_v<T, model::flex::channel_invite>)
     fields_channel_invite(f, x);
+  else if constexpr (std::is_same_v<T, model::studio::flow> || std::is_same_v<T, model::studio::flow_revision>)
+    fields_studio_flow(f, x);
+  else if constexpr (std::is_same_v<T, model::studio::execution>)
+    fields_studio_execution(f, x);
+  else if constexpr (std::is_same_v<T, model::studio::step>)
+    fields_studio_step(f, x);
   else
     static_assert(sizeof(T) == 0, "no fields for this type");
 }
@@ -766,6 +821,10 @@ model::expected<entity> decode(std::string_view kind, std::string_view doc) {
       case 16: return read_as<model::api_key>(j);
       case 17: return read_as<model::flex::interaction>(j);
       case 18: return read_as<model::flex::interaction_channel>(j);
+      case 19: return read_as<model::studio::flow>(j);
+      case 20: return read_as<model::studio::flow_revision>(j);
+      case 21: return read_as<model::studio::execution>(j);
+      case 22: return read_as<model::studio::step>(j);
     }
   } catch (const json::exception& ex) {
     return model::error{model::errc::internal, 20500,
@@ -827,7 +886,8 @@ const char* kind_name(std::size_t index) {
                                 "worker",     "workflow",  "task",         "reservation",
                                 "cv_service", "cv_config", "conversation", "participant",
                                 "message",    "cv_webhook", "cv_address", "media",
-                                "api_key",    "interaction", "interaction_channel"};
+                                "api_key",    "interaction", "interaction_channel",
+                                "studio_flow", "studio_revision", "studio_execution", "studio_step"};
   static_assert(std::size(names) == std::variant_size_v<entity>);
   return index < std::size(names) ? names[index] : "unknown";
 }

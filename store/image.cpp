@@ -91,6 +91,14 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
           out.interactions.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::flex::interaction_channel>) {
           out.interaction_channels.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::studio::flow>) {
+          out.studio_flows.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::studio::flow_revision>) {
+          out.studio_revisions.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::studio::execution>) {
+          out.studio_executions.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, model::studio::step>) {
+          out.studio_steps.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::media>) {
           media.emplace_back(r.scope, std::move(x));
         } else if constexpr (std::is_same_v<T, model::cv::conversation>) {
@@ -190,6 +198,10 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
   by_creation(out.api_keys);
   by_creation(out.interactions);
   by_creation(out.interaction_channels);
+  by_creation(out.studio_flows);
+  by_creation(out.studio_revisions);
+  by_creation(out.studio_executions);
+  by_creation(out.studio_steps);
   for (auto& [sid, img] : conversations) {
     put_in_order(img);
     cv.conversations.push_back(std::move(img));
@@ -198,6 +210,24 @@ recovered recover(database& db, std::int64_t events_since_ms, std::size_t max_ev
     return a.conversation.created != b.conversation.created ? a.conversation.created < b.conversation.created
                                                             : a.conversation.sid < b.conversation.sid;
   });
+  {
+    std::set<std::string> flows;
+    for (auto& f : out.studio_flows)
+      flows.insert(f.sid);
+    auto drop = [&](auto& rows, auto flow_of) {
+      rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                [&](auto& r) {
+                                  if (flows.count(flow_of(r)))
+                                    return false;
+                                  orphan(flow_of(r));
+                                  return true;
+                                }),
+                 rows.end());
+    };
+    drop(out.studio_revisions, [](auto& r) { return r.sid; });
+    drop(out.studio_executions, [](auto& r) { return r.flow_sid; });
+    drop(out.studio_steps, [](auto& r) { return r.flow_sid; });
+  }
   out.orphan_scopes = std::move(orphans);
   return out;
 }

@@ -53,6 +53,12 @@ struct recovered {
   // Flex interactions and their channels, by creation.
   std::vector<model::flex::interaction> interactions;
   std::vector<model::flex::interaction_channel> interaction_channels;
+  // Studio: flows, revisions, executions and steps, by creation (rows of a
+  // flow that is gone are left out and their scope listed in orphan_scopes).
+  std::vector<model::studio::flow> studio_flows;
+  std::vector<model::studio::flow_revision> studio_revisions;
+  std::vector<model::studio::execution> studio_executions;
+  std::vector<model::studio::step> studio_steps;
   // Scopes whose owner (a workspace, a conversation, a service) is gone (a delete
   // raced a last write): their rows are not restored and should be erased.
   std::vector<std::string> orphan_scopes;

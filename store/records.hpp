@@ -14,6 +14,7 @@
 #include "model/access_token.hpp"
 #include "model/interactions.hpp"
 #include "model/media.hpp"
+#include "model/studio.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::store {
@@ -33,12 +34,17 @@ using entity = std::variant<model::workspace, model::activity, model::task_chann
                             // API keys (index 16), scoped by their account.
                             model::api_key,
                             // Flex interactions and their channels (17, 18), scoped by their account.
-                            model::flex::interaction, model::flex::interaction_channel>;
+                            model::flex::interaction, model::flex::interaction_channel,
+                            // Studio (19-22): flows scoped by their account; revisions
+                            // (under "FW/<n>"), executions and steps by their flow.
+                            model::studio::flow, model::studio::flow_revision,
+                            model::studio::execution, model::studio::step>;
 
 // The kind names used as keys in the database, in the variant's order:
 // workspace, activity, task_channel, task_queue, worker, workflow, task,
 // reservation, cv_service, cv_config, conversation, participant, message,
-// cv_webhook, cv_address, media, api_key, interaction, interaction_channel.
+// cv_webhook, cv_address, media, api_key, interaction, interaction_channel,
+// studio_flow, studio_revision, studio_execution, studio_step.
 const char* kind_name(std::size_t index);
 std::optional<std::size_t> kind_index(std::string_view name);
 inline const char* kind_of(const entity& e) { return kind_name(e.index()); }
