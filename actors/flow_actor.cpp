@@ -504,11 +504,14 @@ void handle(self_ptr self, const st_call& c, caf::response_promise rp) {
   if (it == st.runs.end())
     return rp.deliver(st_fail(missing("/Flows/" + c.flow_sid + "/Executions/" + c.sid)));
   auto& r = it->second;
+  // Reads after writes: while a change of the flow's is on its way to disk,
+  // an execution's answer waits for it (what a client reads has been kept).
+  bool pending = !st.durable.quiet();
   switch (c.op) {
     case st_op::execution_fetch:
-      return rp.deliver(st_one(r.record));
+      return st.durable.answer(self, rp, st_one(r.record), pending);
     case st_op::execution_context:
-      return rp.deliver(st_one(r.record, false, st_view::context));
+      return st.durable.answer(self, rp, st_one(r.record, false, st_view::context), pending);
     case st_op::execution_update: {
       if (auto u = c.params.first_unknown({"Status"}))
         return rp.deliver(st_fail(model::invalid_parameter("Unknown parameter " + *u)));

@@ -517,3 +517,35 @@ TEST_CASE("web chats: a guest, a conversation on a chat address and a token", "[
   error_is(other.post("/v2/WebChats", {{"AddressSid", ig}}), 400, 20001);
   CHECK(ok(api.get("/v1/Conversations"))["conversations"].size() == before);
 }
+
+TEST_CASE("seed flow 3: an application creates an interaction from a web form", "[api][interactions][e2e]") {
+  server_process srv;
+  api_client api(srv.port(), srv.account_sid(), srv.auth_token());
+  auto s = make_flex(api, false);
+  // The form posted a name and an email; the application routes a web chat.
+  auto channel = json{{"type", "web"},
+                      {"initiated_by", "api"},
+                      {"participants", {{{"identity", "ann@example.com"}, {"name", "Ann"}}}}};
+  auto ix = ok(api.post("/v1/Interactions",
+                        {{"Channel", channel.dump()},
+                         {"Routing", json{{"properties",
+                                           {{"workspace_sid", s.ws},
+                                            {"workflow_sid", s.workflow},
+                                            {"attributes", {{"form", {{"email", "ann@example.com"}, {"topic", "refund"}}}}}}}}
+                                       .dump()}}),
+               201);
+  std::string kd = ix["sid"], uo = ix["channel"]["sid"], task = ix["routing"]["properties"]["sid"];
+  auto t = ok(api.get(s.base() + "/Tasks/" + task));
+  CHECK(t["task_channel_unique_name"] == "chat"); // a web channel routes on chat by default
+  auto attrs = json::parse(t["attributes"].get<std::string>());
+  CHECK(attrs["form"]["topic"] == "refund");
+  CHECK(attrs["channelType"] == "web");
+  std::string ch = attrs["conversationSid"];
+  auto cps = ok(api.get("/v1/Conversations/" + ch + "/Participants"))["participants"];
+  REQUIRE(cps.size() == 1);
+  CHECK(cps[0]["identity"] == "ann@example.com");
+  CHECK(json::parse(cps[0]["attributes"].get<std::string>())["friendlyName"] == "Ann");
+  accept(api, s, task, pending_reservation(api, s, task, s.alice));
+  agent_of(api, kd, uo, s.alice);
+  CHECK(has(conversation_identities(api, ch), "alice"));
+}

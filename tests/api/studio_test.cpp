@@ -384,3 +384,39 @@ TEST_CASE("studio: a REST execution asks, waits for the reply, and branches on i
   CHECK(api.del(flows_path + "/" + fw + "/Executions/" + y["sid"].get<std::string>()).status == 204);
   CHECK(executions(api, fw).size() == 1);
 }
+
+TEST_CASE("studio: an execution waiting for a reply survives a restart", "[api][studio][durability]") {
+  carrier c;
+  temp_dir dir;
+  json def{
+    {"initial_state", "Trigger"},
+    {"states",
+     {{{"name", "Trigger"}, {"type", "trigger"}, {"transitions", {{{"event", "incomingRequest"}, {"next", "ask"}}}}, {"properties", json::object()}},
+      {{"name", "ask"},
+       {"type", "send-and-wait-for-reply"},
+       {"transitions", {{{"event", "incomingMessage"}, {"next", "thanks"}}, {{"event", "timeout"}}, {{"event", "deliveryFailure"}}}},
+       {"properties", {{"body", "How was your visit?"}, {"timeout", "3600"}}}},
+      {{"name", "thanks"},
+       {"type", "send-message"},
+       {"transitions", {{{"event", "sent"}}, {{"event", "failed"}}}},
+       {"properties", {{"body", "Thanks: you said {{widgets.ask.inbound.Body}}"}}}}}}};
+  std::string fw, fn;
+  {
+    server_process srv{server_process::existing_dir{dir.path}, server_args(c)};
+    api_client api(srv.port(), account, token);
+    fw = create_flow(api, def);
+    fn = ok(api.post(flows_path + "/" + fw + "/Executions", {{"To", customer}, {"From", our_number}}), 201)["sid"];
+    REQUIRE(eventually([&] { return contains(c.bodies_to(customer), "How was your visit?"); }, 10s));
+    // The flow heard the send succeed before the carrier got it, and an
+    // execution's fetch answers once what the flow wrote is on disk.
+    CHECK(ok(api.get(flows_path + "/" + fw + "/Executions/" + fn))["status"] == "active");
+    srv.kill_hard();
+  }
+  server_process srv{server_process::existing_dir{dir.path}, server_args(c)};
+  api_client api(srv.port(), account, token);
+  CHECK(ok(api.get(flows_path + "/" + fw + "/Executions/" + fn))["status"] == "active");
+  REQUIRE(c.inbound(srv, "Great").status == 200);
+  REQUIRE(eventually([&] { return contains(c.bodies_to(customer), "Thanks: you said Great"); }, 10s));
+  REQUIRE(eventually([&] { return ok(api.get(flows_path + "/" + fw + "/Executions/" + fn))["status"] == "ended"; }));
+  CHECK(ok(api.get(flows_path + "/" + fw + "/Executions/" + fn + "/Steps"))["steps"].size() == 3);
+}
