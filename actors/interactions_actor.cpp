@@ -389,8 +389,6 @@ void chat_webhook(self_ptr self, chat_ptr job) {
   if (ac.type == "studio") {
     c.params.add("Target", "studio");
     c.params.add("Configuration.FlowSid", ac.studio_flow_sid);
-    if (ac.studio_retry_count)
-      c.params.add("Configuration.ReplayAfter", std::to_string(*ac.studio_retry_count));
   } else {
     c.params.add("Target", "webhook");
     c.params.add("Configuration.Url", ac.webhook_url);
