@@ -32,13 +32,32 @@ flex::interaction_channel header(const flex::interaction_channel& ch) {
   return out;
 }
 
-// Writes the channel and tells the root.
+using retire_atom = caf::atom_constant<caf::atom("ix_retire")>;
+
+// Closed, no live task, nobody left: nothing more can happen here.
+bool finished(const interaction_channel_state& st) {
+  if (st.channel.status != flex::channel_status::closed)
+    return false;
+  for (auto& t : st.channel.tasks)
+    if (flex::task_live(t))
+      return false;
+  for (auto& p : st.channel.participants)
+    if (p.status != participant_status::closed)
+      return false;
+  return true;
+}
+
+// Writes the channel and tells the root; a finished channel retires.
 void changed(self_ptr self) {
   auto& st = self->state;
   st.channel.updated = std::chrono::system_clock::now();
   st.durable.put(st.channel.account_sid, st.channel.sid, store::entity{st.channel});
   self->send(st.root, ix_channel_changed{st.channel});
   st.durable.settle(self);
+  if (finished(st) && !st.retiring) {
+    st.retiring = true;
+    self->send(self, retire_atom::value);
+  }
 }
 
 flex::channel_task* find_task(interaction_channel_state& st, const std::string& sid) {
@@ -72,6 +91,23 @@ tr_call task_call(const interaction_channel_state& st, tr_op op, const std::stri
   return c;
 }
 
+// A request whose answer (or error) the channel counts down: it retires
+// only with none outstanding.
+template <class Reply, class Msg, class F, class G>
+void ask(self_ptr self, const caf::actor& to, Msg msg, F on_reply, G on_error) {
+  ++self->state.calls;
+  self->request(to, caf::infinite, std::move(msg))
+    .then(
+      [self, on_reply](Reply& r) mutable {
+        --self->state.calls;
+        on_reply(r);
+      },
+      [self, on_error](caf::error& e) mutable {
+        --self->state.calls;
+        on_error(e);
+      });
+}
+
 // Gathers the answers of several side calls and runs done once all came.
 struct fan_in {
   int outstanding = 0;
@@ -102,8 +138,7 @@ void leave_conversation(self_ptr self, const std::string& mb, std::shared_ptr<fa
   }
   auto c = conversation_call(st, cv_op::participant_delete);
   c.sid = mb;
-  self->request(st.conversations, caf::infinite, std::move(c))
-    .then(
+  ask<cv_reply>(self, st.conversations, std::move(c),
       [=](cv_reply& r) {
         auto e = error_of(r);
         if (e && e->kind == model::errc::not_found)
@@ -133,8 +168,7 @@ void move_task(self_ptr self, flex::channel_task& t, const std::string& status, 
   if (status == "canceled")
     c.params.add("Reason", "Interaction channel closed");
   auto sid = t.task_sid;
-  self->request(st.directory, caf::infinite, std::move(c))
-    .then(
+  ask<tr_reply>(self, st.directory, std::move(c),
       [=](tr_reply& r) {
         auto e = error_of(r);
         if (!e)
@@ -189,8 +223,7 @@ void join_conversation(self_ptr self, const std::string& ut, const std::string& 
   auto c = conversation_call(st, cv_op::participant_create);
   c.params.add("Identity", identity);
   c.params.add("Attributes", std::move(attributes));
-  self->request(st.conversations, caf::infinite, std::move(c))
-    .then(
+  ask<cv_reply>(self, st.conversations, std::move(c),
       [=](cv_reply& r) {
         auto e = error_of(r);
         std::string mb;
@@ -227,8 +260,7 @@ void agent_accepted(self_ptr self, const flex::channel_task& t) {
   st.channel.participants.push_back(std::move(p));
   changed(self);
   auto c = task_call(st, tr_op::worker_fetch, t.workspace_sid, worker_sid);
-  self->request(st.directory, caf::infinite, std::move(c))
-    .then(
+  ask<tr_reply>(self, st.directory, std::move(c),
       [=](tr_reply& r) {
         auto* p = find_participant(self->state, ut);
         if (!p)
@@ -256,7 +288,7 @@ void close_quietly(self_ptr self) {
   changed(self);
   auto c = conversation_call(st, cv_op::conversation_update);
   c.params.add("State", "closed");
-  self->request(st.conversations, caf::infinite, std::move(c)).then([](cv_reply&) {}, [](caf::error&) {});
+  ask<cv_reply>(self, st.conversations, std::move(c), [](cv_reply&) {}, [](caf::error&) {});
 }
 
 void on_event(self_ptr self, const model::event& ev) {
@@ -274,7 +306,7 @@ void on_event(self_ptr self, const model::event& ev) {
       auto c = task_call(st, tr_op::task_reservation_update, t->workspace_sid, t->task_sid);
       c.sub_sid = ev.reservation_sid;
       c.params.add("ReservationStatus", "accepted");
-      self->request(st.directory, caf::infinite, std::move(c)).then([](tr_reply&) {}, [](caf::error&) {});
+      ask<tr_reply>(self, st.directory, std::move(c), [](tr_reply&) {}, [](caf::error&) {});
     }
   } else if (type == "reservation.accepted") {
     t->status = "assigned";
@@ -367,8 +399,7 @@ void channel_update(self_ptr self, const ix_call& c, caf::response_promise rp) {
   changed(self);
   auto cc = conversation_call(st, cv_op::conversation_update);
   cc.params.add("State", status);
-  self->request(st.conversations, caf::infinite, std::move(cc))
-    .then([=](cv_reply& r) { fan->one(error_of(r)); },
+  ask<cv_reply>(self, st.conversations, std::move(cc), [=](cv_reply& r) { fan->one(error_of(r)); },
           [=](caf::error&) { fan->one(model::error{model::errc::unavailable, 20503, "no answer"}); });
 }
 
@@ -441,8 +472,7 @@ void participant_create(self_ptr self, const ix_call& c, caf::response_promise r
     cc.params.add("MessagingBinding.Address", p.address);
     if (!p.proxy_address.empty())
       cc.params.add("MessagingBinding.ProxyAddress", p.proxy_address);
-    self->request(st.conversations, caf::infinite, std::move(cc))
-      .then(
+    ask<cv_reply>(self, st.conversations, std::move(cc),
         [=](cv_reply& r) {
           auto e = error_of(r);
           if (!e)
@@ -464,8 +494,7 @@ void participant_create(self_ptr self, const ix_call& c, caf::response_promise r
   if (!p.identity.empty())
     return join(p.identity);
   auto tc = task_call(st, tr_op::worker_fetch, p.workspace_sid, p.worker_sid);
-  self->request(st.directory, caf::infinite, std::move(tc))
-    .then(
+  ask<tr_reply>(self, st.directory, std::move(tc),
       [=](tr_reply& r) {
         if (auto e = error_of(r))
           return finish(model::invalid_parameter("RoutingProperties.worker_sid: " + e->message));
@@ -536,8 +565,7 @@ void invite_create(self_ptr self, const ix_call& c, caf::response_promise rp) {
   if (!call)
     return rp.deliver(ix_fail(call.err()));
   auto workspace = spec->workspace_sid;
-  self->request(st.directory, caf::infinite, std::move(*call))
-    .then(
+  ask<tr_reply>(self, st.directory, std::move(*call),
       [=](tr_reply& r) mutable {
         auto& st = self->state;
         if (auto e = error_of(r))
@@ -612,6 +640,10 @@ caf::behavior interaction_channel_actor(interaction_channel_actor_type* self, mo
   st.directory = std::move(directory);
   st.conversations = std::move(conversations);
   st.durable.set_store(std::move(store));
+  if (finished(st)) {
+    st.retiring = true;
+    self->send(self, retire_atom::value);
+  }
   if (fresh) {
     st.durable.put(st.channel.account_sid, st.channel.sid, store::entity{st.channel});
     st.durable.settle(self);
@@ -623,6 +655,21 @@ caf::behavior interaction_channel_actor(interaction_channel_actor_type* self, mo
       self->state.durable.settle(self);
     },
     [=](ix_task_event& e) { on_event(self, *e.event); },
+    [=](retire_atom) {
+      auto& st = self->state;
+      if (!finished(st)) {
+        st.retiring = false;
+        return;
+      }
+      // Once everything it wrote is committed and its own calls are answered
+      // (an API answer may wait on them).
+      if (!st.durable.quiet() || st.calls > 0) {
+        self->delayed_send(self, std::chrono::milliseconds(100), retire_atom::value);
+        return;
+      }
+      self->send(st.root, ix_channel_retired{st.channel.interaction_sid});
+      self->quit();
+    },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },
   };
 }

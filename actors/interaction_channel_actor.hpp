@@ -12,6 +12,8 @@
 //     workflow timeout, a cancel through TaskRouter): the channel and the
 //     conversation close, so the customer's next message starts afresh.
 // Durable in the store (kind "interaction_channel", scoped by the account).
+// A channel that is closed with no live task and nobody left stops its
+// actor once its writes are committed; the root answers for it from then on.
 
 #include <string>
 
@@ -28,6 +30,8 @@ struct interaction_channel_state {
   caf::actor directory;     // TaskRouter
   caf::actor conversations; // Conversations root
   durable_writes<ix_reply> durable;
+  bool retiring = false; // closed and done: stops once its writes are committed
+  int calls = 0;          // its requests not yet answered
   static inline const char* name = "interaction_channel";
 };
 

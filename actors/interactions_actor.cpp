@@ -73,7 +73,7 @@ void index_channel(self_ptr self, const flex::interaction_channel& ch) {
   if (fresh.empty() || st.early.empty())
     return;
   auto e = st.interactions.find(kd);
-  if (e == st.interactions.end())
+  if (e == st.interactions.end() || !e->second.actor)
     return;
   std::deque<interactions_state::early_event> keep;
   for (auto& ev : st.early) {
@@ -514,6 +514,44 @@ void interaction_list(self_ptr self, const ix_call& c, caf::response_promise rp)
   rp.deliver(ix_reply{std::move(page)});
 }
 
+// A retired channel (closed, nothing live) answers from the root's copy:
+// reads as before; changes only where they change nothing.
+ix_reply retired_answer(const interactions_state::entry& e, const ix_call& c) {
+  auto header = e.channel;
+  header.participants.clear();
+  header.tasks.clear();
+  header.invites.clear();
+  auto closed = [] { return ix_fail(model::invalid_parameter("The channel is closed")); };
+  auto page_of = [&](const auto& items, auto make) {
+    ix_page out;
+    for (std::size_t i = c.page.offset; i < items.size(); ++i) {
+      if (out.items.size() == c.page.size) {
+        out.has_more = true;
+        break;
+      }
+      out.items.push_back(make(items[i]));
+    }
+    return ix_reply{std::move(out)};
+  };
+  switch (c.op) {
+    case ix_op::channel_fetch:
+      return ix_one(header);
+    case ix_op::channel_update:
+      return c.params.get("Status").value_or("") == "closed" ? ix_one(header) : closed();
+    case ix_op::participant_list:
+      return page_of(e.channel.participants, [&](auto& p) { return ix_resource{ix_participant_ref{p, header}}; });
+    case ix_op::invite_list:
+      return page_of(e.channel.invites, [&](auto& i) { return ix_resource{ix_invite_ref{i, header}}; });
+    case ix_op::participant_update:
+      for (auto& p : e.channel.participants)
+        if (p.sid == c.sub_sid)
+          return c.params.get("Status").value_or("") == "closed" ? ix_one(ix_participant_ref{p, header}) : closed();
+      return ix_fail(missing("/Participants/" + c.sub_sid));
+    default:
+      return closed();
+  }
+}
+
 void handle(self_ptr self, ix_call& c, caf::response_promise rp) {
   auto& st = self->state;
   switch (c.op) {
@@ -552,6 +590,8 @@ void handle(self_ptr self, ix_call& c, caf::response_promise rp) {
   }
   if (c.channel_sid != e->channel.sid)
     return rp.deliver(ix_fail(missing("/Interactions/" + c.sid + "/Channels/" + c.channel_sid)));
+  if (!e->actor)
+    return rp.deliver(retired_answer(*e, c));
   rp.delegate(e->actor, std::move(c));
 }
 
@@ -559,7 +599,7 @@ void on_event(self_ptr self, std::shared_ptr<const model::event> ev) {
   auto& st = self->state;
   auto it = st.by_task.find(ev->task_sid);
   if (it != st.by_task.end()) {
-    if (auto e = st.interactions.find(it->second); e != st.interactions.end())
+    if (auto e = st.interactions.find(it->second); e != st.interactions.end() && e->second.actor)
       self->send(e->second.actor, ix_task_event{std::move(ev)});
     return;
   }
@@ -616,6 +656,15 @@ caf::behavior interactions_actor(interactions_actor_type* self, interactions_opt
         return;
       it->second.channel = std::move(m.channel);
       index_channel(self, it->second.channel);
+    },
+    [=](ix_channel_retired& m) {
+      auto& st = self->state;
+      auto it = st.interactions.find(m.interaction_sid);
+      if (it == st.interactions.end())
+        return;
+      it->second.actor = caf::actor{};
+      for (auto& t : it->second.channel.tasks)
+        st.by_task.erase(t.task_sid);
     },
     [=](std::shared_ptr<const model::event>& ev) { on_event(self, std::move(ev)); },
     [=](flush_tick) { self->state.durable.on_flush_tick(self, unavailable()); },

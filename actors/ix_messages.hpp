@@ -85,6 +85,12 @@ struct ix_channel_changed {
   model::flex::interaction_channel channel;
 };
 
+// channel -> root: the channel is closed with no live task; its actor stops
+// (its last word was an ix_channel_changed) and the root answers for it.
+struct ix_channel_retired {
+  std::string interaction_sid;
+};
+
 // root -> channel: a TaskRouter event about one of the channel's tasks.
 struct ix_task_event {
   std::shared_ptr<const model::event> event;
@@ -102,4 +108,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_channel_changed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_task_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_channel_retired)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ix_wire)

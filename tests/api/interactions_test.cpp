@@ -469,7 +469,28 @@ TEST_CASE("interactions: a restart keeps interactions, and routing goes on", "[a
   CHECK(ok(api.get("/v1/Interactions/" + kd))["channel"]["sid"] == uo);
   CHECK(channel_participants(api, kd, uo).size() == 1);
   accept(api, s, task, pending_reservation(api, s, task, alice));
-  agent_of(api, kd, uo, alice);
+  auto agent = agent_of(api, kd, uo, alice);
+  // A closed channel with nothing live stops its actor; it still answers,
+  // before and after a restart, and refuses what would change it.
+  auto chan = "/v1/Interactions/" + kd + "/Channels/" + uo;
+  ok(api.post(chan, {{"Status", "closed"}}));
+  REQUIRE(eventually([&] { return task_status(api, s, task) == "completed"; }));
+  auto check_closed = [&](api_client& a) {
+    CHECK(ok(a.get(chan))["status"] == "closed");
+    CHECK(channel_participants(a, kd, uo).size() == 2);
+    CHECK(ok(a.post(chan, {{"Status", "closed"}}))["status"] == "closed");
+    CHECK(ok(a.post(chan + "/Participants/" + agent["sid"].get<std::string>(), {{"Status", "closed"}}))["sid"] ==
+          agent["sid"]);
+    error_is(a.post(chan + "/Participants", {{"Type", "customer"}, {"MediaProperties", R"({"identity":"x"})"}}), 400,
+             20001);
+    error_is(a.post(chan + "/Invites", {{"Routing", routing(s)}}), 400, 20001);
+    error_is(a.post(chan, {{"Status", "inactive"}}), 400, 20001);
+  };
+  check_closed(api);
+  srv.kill_hard();
+  server_process again{server_process::existing_dir{dir.path}, {}};
+  api_client api2(again.port(), again.file_sid(), again.file_token());
+  check_closed(api2);
 }
 
 TEST_CASE("web chats: a guest, a conversation on a chat address and a token", "[api][interactions][webchat]") {
