@@ -348,14 +348,23 @@ void on_event(self_ptr self, const model::event& ev) {
 
 // ---------------------------------------------------------------- calls --
 
+// Status closed: the conversation closes, live tasks complete (or wrap up,
+// Routing.status wrapup; unassigned ones are canceled) and every participant
+// is closed. inactive: the conversation goes inactive; tasks move only when
+// Routing names a status. wrapup: assigned tasks move to wrapping and their
+// agents to wrapup; the channel and the conversation stay as they are.
 void channel_update(self_ptr self, const ix_call& c, caf::response_promise rp) {
   auto& st = self->state;
   if (auto u = c.params.first_unknown({"Status", "Routing"}))
     return rp.deliver(ix_fail(model::invalid_parameter("Unknown parameter " + *u)));
   auto status = c.params.get("Status").value_or("");
-  if (status != "closed" && status != "inactive")
-    return rp.deliver(ix_fail(model::invalid_parameter("Status must be closed or inactive")));
-  std::string task_status = "completed"; // Routing.status closed
+  if (status != "closed" && status != "inactive" && status != "wrapup")
+    return rp.deliver(ix_fail(model::invalid_parameter("Status must be closed, inactive or wrapup")));
+  std::optional<std::string> task_status; // what live assigned tasks become
+  if (status == "closed")
+    task_status = "completed";
+  if (status == "wrapup")
+    task_status = "wrapping";
   if (auto r = c.params.get("Routing")) {
     auto doc = nlohmann::json::parse(*r, nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
@@ -363,7 +372,8 @@ void channel_update(self_ptr self, const ix_call& c, caf::response_promise rp) {
     auto s = doc.value("status", std::string("closed"));
     if (s != "closed" && s != "wrapup")
       return rp.deliver(ix_fail(model::invalid_parameter("Routing.status must be closed or wrapup")));
-    task_status = s == "wrapup" ? "wrapping" : "completed";
+    if (status != "wrapup")
+      task_status = s == "wrapup" ? "wrapping" : "completed";
   }
   if (st.channel.status == flex::channel_status::closed) {
     if (status == "closed")
@@ -373,34 +383,44 @@ void channel_update(self_ptr self, const ix_call& c, caf::response_promise rp) {
   auto fan = std::make_shared<fan_in>();
   fan->done = [=](std::optional<model::error>) {
     // Side effects that failed (a task another client completed meanwhile)
-    // do not undo the close; the channel's state is what was asked.
+    // do not undo the change; the channel's state is what was asked.
     self->state.durable.answer(self, rp, ix_one(header(self->state.channel)), true);
   };
   std::vector<std::string> tasks;
-  if (status == "closed")
+  if (task_status)
     for (auto& t : st.channel.tasks)
       if (flex::task_live(t))
         tasks.push_back(t.task_sid);
-  fan->outstanding = 1 + static_cast<int>(tasks.size());
+  bool touches_conversation = status != "wrapup";
+  fan->outstanding = (touches_conversation ? 1 : 0) + static_cast<int>(tasks.size()) + 1;
+  for (auto& sid : tasks) {
+    auto* t = find_task(st, sid);
+    bool unassigned = t->status == "pending" || t->status == "reserved";
+    // Only a close cancels what nobody took; wrap-up leaves it routing.
+    move_task(self, *t, unassigned ? (status == "closed" ? "canceled" : "pending") : *task_status, fan);
+  }
   if (status == "closed") {
     st.channel.status = flex::channel_status::closed;
-    for (auto& sid : tasks) {
-      auto* t = find_task(st, sid);
-      bool unassigned = t->status == "pending" || t->status == "reserved";
-      move_task(self, *t, unassigned ? "canceled" : task_status, fan);
-    }
     for (auto& p : st.channel.participants)
       if (p.status != participant_status::closed)
-        p.status = p.type == participant_type::agent && task_status == "wrapping" ? participant_status::wrapup
-                                                                                   : participant_status::closed;
+        p.status = p.type == participant_type::agent && *task_status == "wrapping" ? participant_status::wrapup
+                                                                                    : participant_status::closed;
   } else {
-    st.channel.status = flex::channel_status::inactive;
+    if (status == "inactive")
+      st.channel.status = flex::channel_status::inactive;
+    if (task_status == std::optional<std::string>("wrapping"))
+      for (auto& p : st.channel.participants)
+        if (p.type == participant_type::agent && p.status == participant_status::active)
+          p.status = participant_status::wrapup;
   }
   changed(self);
-  auto cc = conversation_call(st, cv_op::conversation_update);
-  cc.params.add("State", status);
-  ask<cv_reply>(self, st.conversations, std::move(cc), [=](cv_reply& r) { fan->one(error_of(r)); },
-          [=](caf::error&) { fan->one(model::error{model::errc::unavailable, 20503, "no answer"}); });
+  if (touches_conversation) {
+    auto cc = conversation_call(st, cv_op::conversation_update);
+    cc.params.add("State", status);
+    ask<cv_reply>(self, st.conversations, std::move(cc), [=](cv_reply& r) { fan->one(error_of(r)); },
+                  [=](caf::error&) { fan->one(model::error{model::errc::unavailable, 20503, "no answer"}); });
+  }
+  fan->one(std::nullopt);
 }
 
 // The parties a participant create names: MediaProperties (address and

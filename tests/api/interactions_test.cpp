@@ -244,6 +244,20 @@ TEST_CASE("interactions: closing the channel wraps up or completes its tasks", "
       return true;
     }));
   }
+  // Status wrapup: the agent's task wraps up, the channel and conversation stay.
+  auto ix = ok(api.post("/v1/Interactions", {{"Channel", sms_channel("+15550004444")}, {"Routing", routing(s)}}), 201);
+  std::string kd = ix["sid"], uo = ix["channel"]["sid"], task = ix["routing"]["properties"]["sid"];
+  auto ch = json::parse(ix["routing"]["properties"]["attributes"].get<std::string>())["conversationSid"].get<std::string>();
+  accept(api, s, task, pending_reservation(api, s, task, s.alice));
+  auto agent = agent_of(api, kd, uo, s.alice);
+  auto chan = "/v1/Interactions/" + kd + "/Channels/" + uo;
+  CHECK(ok(api.post(chan, {{"Status", "wrapup"}}))["status"] == "active");
+  CHECK(task_status(api, s, task) == "wrapping");
+  CHECK(ok(api.get("/v1/Conversations/" + ch))["state"] == "active");
+  // inactive with Routing closed: the task completes, the conversation rests.
+  CHECK(ok(api.post(chan, {{"Status", "inactive"}, {"Routing", R"({"status":"closed"})"}}))["status"] == "inactive");
+  CHECK(task_status(api, s, task) == "completed");
+  CHECK(ok(api.get("/v1/Conversations/" + ch))["state"] == "inactive");
 }
 
 TEST_CASE("interactions: agent-initiated outbound is accepted at once", "[api][interactions]") {
