@@ -1,5 +1,7 @@
 #include "model/studio.hpp"
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 namespace sb::model::studio {
@@ -18,6 +20,23 @@ json object_or_empty(const std::string& text) {
 json nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 std::string flow_url(const std::string& base, const std::string& sid) { return base + "/v2/Flows/" + sid; }
+
+// Twilio gives each contact (an address an account's flows talk to) an FC
+// SID; here it is derived from the account and the address, so the same
+// contact has the same SID in every execution and after a restart.
+std::string contact_sid(const std::string& account, const std::string& address) {
+  auto fnv = [](std::uint64_t h, const std::string& text) {
+    for (unsigned char c : text)
+      h = (h ^ c) * 0x100000001b3ULL;
+    return h;
+  };
+  auto key = account + '\x1f' + address;
+  char out[35];
+  std::snprintf(out, sizeof out, "FC%016llx%016llx",
+                static_cast<unsigned long long>(fnv(0xcbf29ce484222325ULL, key)),
+                static_cast<unsigned long long>(fnv(0x84222325cbf29ce4ULL, key)));
+  return out;
+}
 std::string execution_url(const std::string& base, const std::string& flow, const std::string& sid) {
   return flow_url(base, flow) + "/Executions/" + sid;
 }
@@ -71,7 +90,7 @@ json to_json(const execution& x, const std::string& base) {
               {"account_sid", x.account_sid},
               {"flow_sid", x.flow_sid},
               {"contact_channel_address", x.contact_channel_address},
-              {"contact_sid", nullptr},
+              {"contact_sid", x.contact_channel_address.empty() ? json(nullptr) : json(contact_sid(x.account_sid, x.contact_channel_address))},
               {"flow_version", x.flow_revision},
               {"context", object_or_empty(x.context)},
               {"status", x.status},

@@ -363,6 +363,9 @@ TEST_CASE("studio: a REST execution asks, waits for the reply, and branches on i
   CHECK(fn.rfind("FN", 0) == 0);
   CHECK(x["status"] == "active");
   CHECK(x["contact_channel_address"] == customer);
+  std::string contact = x["contact_sid"];
+  CHECK(contact.rfind("FC", 0) == 0);
+  CHECK(contact.size() == 34);
   REQUIRE(eventually([&] { return contains(c.bodies_to(customer), "Hi Ann, reply YES to talk to us"); }, 10s));
   // The reply comes through the carrier into the execution's conversation.
   REQUIRE(c.inbound(srv, "Yes").status == 200);
@@ -378,6 +381,8 @@ TEST_CASE("studio: a REST execution asks, waits for the reply, and branches on i
            400, 20001);
   error_is(api.get(flows_path + "/" + fw + "/Executions/FN" + std::string(32, '0')), 404, 20404);
   auto y = ok(api.post(flows_path + "/" + fw + "/Executions", {{"To", "+15550000002"}, {"From", our_number}}), 201);
+  CHECK(y["contact_sid"] != contact); // another contact
+  CHECK(ok(api.get(flows_path + "/" + fw + "/Executions/" + fn))["contact_sid"] == contact);
   CHECK(ok(api.post(flows_path + "/" + fw + "/Executions/" + y["sid"].get<std::string>(), {{"Status", "ended"}}))["status"] ==
         "ended");
   CHECK(ok(api.get(flows_path + "/" + fw + "/Executions", {{"status", "active"}}))["executions"].empty());
