@@ -120,6 +120,14 @@ cv_reply cv_page_of(const Range& items, const page_request& page, Make make) {
   return cv_page_of(std::begin(items), std::end(items), page, [](auto&) { return true; }, make);
 }
 
+// The resource of type T a reply holds, or null.
+template <class T>
+const T* cv_value(const cv_reply& r) {
+  if (auto* res = std::get_if<cv_resource>(&r.value))
+    return std::get_if<T>(res);
+  return nullptr;
+}
+
 // Answers every Conversations actor gives alike.
 inline model::error cv_missing(const std::string& what) {
   return model::not_found("The requested resource " + what + " was not found");

@@ -26,20 +26,6 @@ st_reply unavailable() {
                               "store accepts writes again"});
 }
 
-template <class Reply>
-std::optional<model::error> error_of(const Reply& r) {
-  if (auto* e = std::get_if<model::error>(&r.value))
-    return *e;
-  return std::nullopt;
-}
-
-template <class T>
-const T* cv_value(const cv_reply& r) {
-  if (auto* res = std::get_if<cv_resource>(&r.value))
-    return std::get_if<T>(res);
-  return nullptr;
-}
-
 void save(self_ptr self, flow_state::run& r) {
   auto& st = self->state;
   r.record.context = r.x.context.dump();

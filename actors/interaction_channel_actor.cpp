@@ -121,13 +121,6 @@ struct fan_in {
   }
 };
 
-template <class Reply>
-std::optional<model::error> error_of(const Reply& r) {
-  if (auto* e = std::get_if<model::error>(&r.value))
-    return *e;
-  return std::nullopt;
-}
-
 // Removes a participant from the conversation; an absent one is already gone.
 void leave_conversation(self_ptr self, const std::string& mb, std::shared_ptr<fan_in> fan = nullptr) {
   auto& st = self->state;

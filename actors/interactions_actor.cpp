@@ -30,20 +30,6 @@ model::error no_answer(const char* who) {
   return model::error{model::errc::unavailable, 20503, std::string(who) + " did not answer"};
 }
 
-template <class Reply>
-std::optional<model::error> error_of(const Reply& r) {
-  if (auto* e = std::get_if<model::error>(&r.value))
-    return *e;
-  return std::nullopt;
-}
-
-template <class T>
-const T* cv_value(const cv_reply& r) {
-  if (auto* res = std::get_if<cv_resource>(&r.value))
-    return std::get_if<T>(res);
-  return nullptr;
-}
-
 interactions_state::entry* find(interactions_state& st, const std::string& account, const std::string& kd) {
   auto it = st.interactions.find(kd);
   return it == st.interactions.end() || it->second.interaction.account_sid != account ? nullptr : &it->second;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -95,6 +96,15 @@ struct tr_reply {
 };
 
 inline tr_reply fail(model::error e) { return tr_reply{std::move(e)}; }
+
+// The error a reply (tr_reply, cv_reply, ix_reply, ...: any with a variant
+// `value` holding model::error) carries, if any.
+template <class Reply>
+std::optional<model::error> error_of(const Reply& r) {
+  if (auto* e = std::get_if<model::error>(&r.value))
+    return *e;
+  return std::nullopt;
+}
 inline tr_reply one(resource r, bool created = false) {
   tr_reply out{std::move(r)};
   out.created = created;

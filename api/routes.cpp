@@ -100,15 +100,22 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-// Each route's pattern, split once.
-const std::vector<std::vector<std::string_view>>& split_patterns() {
-  static const auto v = [] {
+// A table's patterns, split once: one cache per route type (each table
+// has its own).
+template <class Route>
+const std::vector<std::vector<std::string_view>>& patterns_of(const std::vector<Route>& table) {
+  static const auto v = [&] {
     std::vector<std::vector<std::string_view>> out;
-    for (auto& r : table())
+    for (auto& r : table)
       out.push_back(segments(r.pattern));
     return out;
   }();
   return v;
+}
+
+// The i-th SID segment of a match, or "".
+std::string nth(const std::vector<std::string_view>& sids, std::size_t i) {
+  return i < sids.size() ? std::string(sids[i]) : std::string();
 }
 
 bool match(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& segs,
@@ -157,7 +164,7 @@ std::optional<std::size_t> scan(const Table& table, const std::vector<std::vecto
 std::optional<route_match> match_taskrouter(verb method, std::string_view path,
                                             std::string& allowed) {
   std::vector<std::string_view> sids;
-  if (auto i = scan(table(), split_patterns(), method, path, sids, allowed)) {
+  if (auto i = scan(table(), patterns_of(table()), method, path, sids, allowed)) {
     auto& r = table()[*i];
     route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
     if (sids.size() > 0)
@@ -241,21 +248,11 @@ const std::vector<cv_route>& cv_table() {
   return t;
 }
 
-const std::vector<std::vector<std::string_view>>& cv_split_patterns() {
-  static const auto v = [] {
-    std::vector<std::vector<std::string_view>> out;
-    for (auto& r : cv_table())
-      out.push_back(segments(r.pattern));
-    return out;
-  }();
-  return v;
-}
-
 } // namespace
 
 std::optional<cv_route_match> match_conversations(verb method, std::string_view path, std::string& allowed) {
   std::vector<std::string_view> sids;
-  auto& pats = cv_split_patterns();
+  auto& pats = patterns_of(cv_table());
   if (auto i = scan(cv_table(), pats, method, path, sids, allowed)) {
     auto& r = cv_table()[*i];
     cv_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}, {}};
@@ -309,30 +306,13 @@ const std::vector<ix_route>& ix_table() {
   return t;
 }
 
-const std::vector<std::vector<std::string_view>>& ix_split_patterns() {
-  static const auto v = [] {
-    std::vector<std::vector<std::string_view>> out;
-    for (auto& r : ix_table())
-      out.push_back(segments(r.pattern));
-    return out;
-  }();
-  return v;
-}
-
 } // namespace
 
 std::optional<ix_route_match> match_flex(verb method, std::string_view path, std::string& allowed) {
   std::vector<std::string_view> sids;
-  if (auto i = scan(ix_table(), ix_split_patterns(), method, path, sids, allowed)) {
+  if (auto i = scan(ix_table(), patterns_of(ix_table()), method, path, sids, allowed)) {
     auto& r = ix_table()[*i];
-    ix_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
-    if (sids.size() > 0)
-      m.sid = std::string(sids[0]);
-    if (sids.size() > 1)
-      m.channel_sid = std::string(sids[1]);
-    if (sids.size() > 2)
-      m.sub_sid = std::string(sids[2]);
-    return m;
+    return ix_route_match{r.op, r.pattern, r.list_key, nth(sids, 0), nth(sids, 1), nth(sids, 2)};
   }
   return std::nullopt;
 }
@@ -371,30 +351,13 @@ const std::vector<st_route>& st_table() {
   return t;
 }
 
-const std::vector<std::vector<std::string_view>>& st_split_patterns() {
-  static const auto v = [] {
-    std::vector<std::vector<std::string_view>> out;
-    for (auto& r : st_table())
-      out.push_back(segments(r.pattern));
-    return out;
-  }();
-  return v;
-}
-
 } // namespace
 
 std::optional<st_route_match> match_studio(verb method, std::string_view path, std::string& allowed) {
   std::vector<std::string_view> sids;
-  if (auto i = scan(st_table(), st_split_patterns(), method, path, sids, allowed)) {
+  if (auto i = scan(st_table(), patterns_of(st_table()), method, path, sids, allowed)) {
     auto& r = st_table()[*i];
-    st_route_match m{r.op, r.pattern, r.list_key, {}, {}, {}};
-    if (sids.size() > 0)
-      m.flow_sid = std::string(sids[0]);
-    if (sids.size() > 1)
-      m.sid = std::string(sids[1]);
-    if (sids.size() > 2)
-      m.sub_sid = std::string(sids[2]);
-    return m;
+    return st_route_match{r.op, r.pattern, r.list_key, nth(sids, 0), nth(sids, 1), nth(sids, 2)};
   }
   return std::nullopt;
 }
@@ -418,21 +381,11 @@ const std::vector<media_route>& media_table() {
   return t;
 }
 
-const std::vector<std::vector<std::string_view>>& media_split_patterns() {
-  static const auto v = [] {
-    std::vector<std::vector<std::string_view>> out;
-    for (auto& r : media_table())
-      out.push_back(segments(r.pattern));
-    return out;
-  }();
-  return v;
-}
-
 } // namespace
 
 std::optional<media_route_match> match_media(verb method, std::string_view path, std::string& allowed) {
   std::vector<std::string_view> sids;
-  if (auto i = scan(media_table(), media_split_patterns(), method, path, sids, allowed)) {
+  if (auto i = scan(media_table(), patterns_of(media_table()), method, path, sids, allowed)) {
     auto& r = media_table()[*i];
     media_route_match m{r.op, r.pattern, std::string(sids[0]), {}};
     if (sids.size() > 1)

@@ -47,8 +47,11 @@ std::string revision_key(const std::string& flow_sid, int revision) {
   return flow_sid + "/" + std::to_string(revision);
 }
 
-json to_json(const flow& x, const std::string& base) {
-  auto url = flow_url(base, x.sid);
+namespace {
+
+// What a flow and each of its revisions show alike.
+template <class F>
+json flow_fields(const F& x) {
   return json{{"sid", x.sid},
               {"account_sid", x.account_sid},
               {"author_sid", nullable(x.author_sid)},
@@ -59,29 +62,26 @@ json to_json(const flow& x, const std::string& base) {
               {"commit_message", nullable(x.commit_message)},
               {"valid", true},
               {"errors", json::array()},
-              {"warnings", json::array()},
               {"date_created", iso8601(x.created)},
-              {"date_updated", iso8601(x.updated)},
-              {"webhook_url", "https://webhooks.twilio.com/v1/Accounts/" + x.account_sid + "/Flows/" + x.sid},
-              {"url", url},
-              {"links",
-               {{"test_users", url + "/TestUsers"}, {"revisions", url + "/Revisions"}, {"executions", url + "/Executions"}}}};
+              {"date_updated", iso8601(x.updated)}};
+}
+
+} // namespace
+
+json to_json(const flow& x, const std::string& base) {
+  auto url = flow_url(base, x.sid);
+  auto j = flow_fields(x);
+  j["warnings"] = json::array();
+  j["webhook_url"] = "https://webhooks.twilio.com/v1/Accounts/" + x.account_sid + "/Flows/" + x.sid;
+  j["url"] = url;
+  j["links"] = {{"test_users", url + "/TestUsers"}, {"revisions", url + "/Revisions"}, {"executions", url + "/Executions"}};
+  return j;
 }
 
 json to_json(const flow_revision& x, const std::string& base) {
-  return json{{"sid", x.sid},
-              {"account_sid", x.account_sid},
-              {"author_sid", nullable(x.author_sid)},
-              {"friendly_name", x.friendly_name},
-              {"definition", object_or_empty(x.definition)},
-              {"status", x.status},
-              {"revision", x.revision},
-              {"commit_message", nullable(x.commit_message)},
-              {"valid", true},
-              {"errors", json::array()},
-              {"date_created", iso8601(x.created)},
-              {"date_updated", iso8601(x.updated)},
-              {"url", flow_url(base, x.sid) + "/Revisions/" + std::to_string(x.revision)}};
+  auto j = flow_fields(x);
+  j["url"] = flow_url(base, x.sid) + "/Revisions/" + std::to_string(x.revision);
+  return j;
 }
 
 json to_json(const execution& x, const std::string& base) {
