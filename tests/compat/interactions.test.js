@@ -7,7 +7,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { setTimeout: delay } = require('node:timers/promises');
-const { startServer, twilio } = require('./server');
+const { startServer, expectRestError, lastTrip, twilio } = require('./server');
 
 const isSid = (prefix, s) => new RegExp(`^${prefix}[0-9a-f]{32}$`).test(s);
 const FLEX = 'https://flex-api.twilio.com';
@@ -20,32 +20,6 @@ async function withServer(fn) {
   } finally {
     await server.stop();
   }
-}
-
-// The last round trip a client made, for assertion messages.
-function lastTrip(client) {
-  const e = client.httpClient.last();
-  if (!e) return '(no request)';
-  const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
-  return `${e.method} ${e.uri} data=${JSON.stringify(e.data || {})} -> ${e.status} ${String(body).slice(0, 600)}`;
-}
-
-async function expectRestError(client, promise, status, code) {
-  let err;
-  try {
-    const value = await promise;
-    assert.fail(`expected RestException ${status}/${code}, got success: ` +
-      `${JSON.stringify(value && value.toJSON ? value.toJSON() : value)}; ${lastTrip(client)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    err = e;
-  }
-  assert.ok(err instanceof twilio.RestException,
-    `expected RestException, got ${err && err.constructor && err.constructor.name}: ${err}; ${lastTrip(client)}`);
-  assert.equal(err.status, status, `status; ${lastTrip(client)}`);
-  assert.equal(err.code, code, `code; ${lastTrip(client)}`);
-  assert.ok(typeof err.message === 'string' && err.message.length > 0, 'error message is empty');
-  return err;
 }
 
 // Calls fn until pred holds on its value, or fails after the deadline.
@@ -321,10 +295,10 @@ test('errors reach the library as RestException with status and code', async () 
     const before = await conversations();
 
     const bad = { ...smsChannel(), type: 'pigeon' };
-    await expectRestError(client, flex.interaction.create({ channel: bad, routing: routing(s) }), 400, 20001);
+    await expectRestError(flex.interaction.create({ channel: bad, routing: routing(s) }), 400, 20001, client);
     assert.equal(await conversations(), before);
     assert.equal((await s.W.tasks.list()).length, 0);
 
-    await expectRestError(client, flex.interaction('KD' + '0'.repeat(32)).fetch(), 404, 20404);
+    await expectRestError(flex.interaction('KD' + '0'.repeat(32)).fetch(), 404, 20404, client);
   });
 });

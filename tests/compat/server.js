@@ -221,20 +221,34 @@ async function startCarrier({ accounts, extraArgs = [] } = {}) {
 
 // Awaits a call that must fail with the library's RestException of this
 // HTTP status and Twilio code; returns the exception.
-async function expectRestError(promise, status, code) {
+// The last round trip a client (built by startServer) made, for assertion
+// messages.
+function lastTrip(client) {
+  const e = client && client.httpClient && client.httpClient.last ? client.httpClient.last() : null;
+  if (!e) return '(no request)';
+  const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+  return `${e.method} ${e.uri} params=${JSON.stringify(e.params || {})} data=${JSON.stringify(e.data || {})} -> ` +
+    `${e.status} ${String(body).slice(0, 600)}`;
+}
+
+// Awaits promise and checks it failed with the library's RestException of
+// this status and code (with a message); client, when given, names its last
+// round trip in failures.
+async function expectRestError(promise, status, code, client) {
   const assert = require('node:assert/strict');
   let err;
   try {
     const v = await promise;
-    assert.fail(`expected ${status}/${code}, got ${JSON.stringify(v && v.toJSON ? v.toJSON() : v)}`);
+    assert.fail(`expected ${status}/${code}, got ${JSON.stringify(v && v.toJSON ? v.toJSON() : v)}; ${lastTrip(client)}`);
   } catch (e) {
     if (e instanceof assert.AssertionError) throw e;
     err = e;
   }
-  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message})`);
-  assert.equal(err.code, code, `code (message: ${err.message})`);
+  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err}; ${lastTrip(client)}`);
+  assert.equal(err.status, status, `status (message: ${err.message}); ${lastTrip(client)}`);
+  assert.equal(err.code, code, `code (message: ${err.message}); ${lastTrip(client)}`);
+  assert.ok(typeof err.message === 'string' && err.message.length > 0, 'error message is empty');
   return err;
 }
 
-module.exports = { startServer, startCarrier, expectRestError, LocalRequestClient, twilio, binaryPath };
+module.exports = { startServer, startCarrier, expectRestError, lastTrip, LocalRequestClient, twilio, binaryPath };

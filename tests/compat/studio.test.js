@@ -12,7 +12,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const { setTimeout: delay } = require('node:timers/promises');
-const { startServer, startCarrier, twilio } = require('./server');
+const { startServer, startCarrier, expectRestError, lastTrip, twilio } = require('./server');
 
 const ACCOUNT_SID = 'AC' + '57d10c0ffee0b1a2c3d4e5f607182930';
 const AUTH_TOKEN = 'studio-compat-token-0123456789';
@@ -57,30 +57,6 @@ async function withServers(fn) {
     if (server) await server.stop();
     await carrier.stop();
   }
-}
-
-// The last round trip a client made, for assertion messages.
-function lastTrip(client) {
-  const e = client.httpClient.last();
-  if (!e) return '(no request)';
-  const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
-  return `${e.method} ${e.uri} params=${JSON.stringify(e.params || {})} data=${JSON.stringify(e.data || {})} -> ${e.status} ${String(body).slice(0, 600)}`;
-}
-
-async function expectRestError(client, promise, status, code) {
-  let err;
-  try {
-    const value = await promise;
-    assert.fail(`expected RestException ${status}/${code}, got success: ${JSON.stringify(plain(value))}; ${lastTrip(client)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    err = e;
-  }
-  assert.ok(err instanceof twilio.RestException,
-    `expected RestException, got ${err && err.constructor && err.constructor.name}: ${err}; ${lastTrip(client)}`);
-  assert.equal(err.status, status, `status; ${lastTrip(client)}`);
-  assert.equal(err.code, code, `code; ${lastTrip(client)}`);
-  return err;
 }
 
 // Calls fn until pred holds on its value, or fails after the deadline.
@@ -232,13 +208,13 @@ test('flows: create, fetch, update (a revision), revisions, validate, list, remo
     assert.equal(ok.valid, true, lastTrip(client));
     const bad = structuredClone(def);
     bad.states[2].transitions[0].next = 'nowhere';
-    const err = await expectRestError(client, st.flowValidate.update({ friendlyName: 'check', status: 'published', definition: bad }), 400, 20001);
+    const err = await expectRestError(st.flowValidate.update({ friendlyName: 'check', status: 'published', definition: bad }), 400, 20001, client);
     assert.match(err.message, /to_flex/, 'the message names the widget');
     const template = structuredClone(def);
     template.states[1].properties.body = '{{ secrets.password }}';
-    await expectRestError(client, st.flows.create({ friendlyName: 'x', status: 'draft', definition: template }), 400, 20001);
-    await expectRestError(client, st.flows(fw).update({ status: 'published', definition: bad }), 400, 20001);
-    await expectRestError(client, st.flows.create({ friendlyName: 'x', status: 'maybe', definition: def }), 400, 20001);
+    await expectRestError(st.flows.create({ friendlyName: 'x', status: 'draft', definition: template }), 400, 20001, client);
+    await expectRestError(st.flows(fw).update({ status: 'published', definition: bad }), 400, 20001, client);
+    await expectRestError(st.flows.create({ friendlyName: 'x', status: 'maybe', definition: def }), 400, 20001, client);
     assert.equal((await st.flows(fw).fetch()).revision, 3, 'refused updates change nothing');
 
     const other = await st.flows.create({ friendlyName: 'other', status: 'draft', definition: def });
@@ -247,8 +223,8 @@ test('flows: create, fetch, update (a revision), revisions, validate, list, remo
     assert.deepEqual((await st.flows.list({ pageSize: 1 })).map((f) => f.sid).sort(), [fw, other.sid].sort(), 'paged');
 
     assert.equal(await st.flows(fw).remove(), true);
-    await expectRestError(client, st.flows(fw).fetch(), 404, 20404);
-    await expectRestError(client, st.flows(fw).revisions.list(), 404, 20404);
+    await expectRestError(st.flows(fw).fetch(), 404, 20404, client);
+    await expectRestError(st.flows(fw).revisions.list(), 404, 20404, client);
     assert.deepEqual((await st.flows.list()).map((f) => f.sid), [other.sid]);
   });
 });
@@ -485,8 +461,8 @@ test('a REST execution asks, waits for the reply through the carrier, and branch
       assert.deepEqual((await X.list()).map((e) => e.sid), [fn]);
 
       // Bad input.
-      await expectRestError(client, X.create({ to: '+15550000003', from: OUR_NUMBER, parameters: [1] }), 400, 20001);
-      await expectRestError(client, X('FN' + '0'.repeat(32)).fetch(), 404, 20404);
+      await expectRestError(X.create({ to: '+15550000003', from: OUR_NUMBER, parameters: [1] }), 400, 20001, client);
+      await expectRestError(X('FN' + '0'.repeat(32)).fetch(), 404, 20404, client);
       assert.deepEqual((await X.list()).map((e) => e.sid), [fn], 'nothing added');
     } finally {
       await new Promise((resolve) => { crm.close(() => resolve()); crm.closeAllConnections(); });
