@@ -5,6 +5,7 @@
 // accounts and a restart.
 
 #include "checks.hpp"
+#include "flex_support.hpp"
 #include "server_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,39 +17,6 @@ using nlohmann::json;
 
 const std::string other_account = "AC" + std::string("fedcba9876543210fedcba9876543210");
 const std::string other_token = "token2";
-
-// A workspace with one queue for everyone, a workflow to it, and two
-// available workers (alice, bob) with contact URIs.
-struct flex_setup {
-  std::string ws, queue, workflow, alice, bob, available, offline;
-  std::string base() const { return "/v1/Workspaces/" + ws; }
-};
-
-flex_setup make_flex(api_client& api, bool bob_available = true) {
-  flex_setup s;
-  s.ws = ok(api.post("/v1/Workspaces", {{"FriendlyName", "flex"}}), 201)["sid"];
-  auto activities = ok(api.get(s.base() + "/Activities"));
-  for (auto& a : activities["activities"]) {
-    if (a["friendly_name"] == "Available")
-      s.available = a["sid"];
-    if (a["friendly_name"] == "Offline")
-      s.offline = a["sid"];
-  }
-  s.queue = ok(api.post(s.base() + "/TaskQueues", {{"FriendlyName", "everyone"}, {"TargetWorkers", "1==1"}}), 201)["sid"];
-  s.workflow = ok(api.post(s.base() + "/Workflows",
-                           {{"FriendlyName", "to everyone"},
-                            {"Configuration", R"({"task_routing":{"default_filter":{"queue":")" + s.queue + R"("}}})"}}),
-                  201)["sid"];
-  s.alice = ok(api.post(s.base() + "/Workers", {{"FriendlyName", "Alice"},
-                                                 {"Attributes", R"({"contact_uri":"client:alice"})"},
-                                                 {"ActivitySid", s.available}}),
-               201)["sid"];
-  s.bob = ok(api.post(s.base() + "/Workers", {{"FriendlyName", "Bob"},
-                                               {"Attributes", R"({"contact_uri":"client:bob"})"},
-                                               {"ActivitySid", bob_available ? s.available : s.offline}}),
-             201)["sid"];
-  return s;
-}
 
 std::string sms_channel(const std::string& customer = "+15550001111") {
   return json{{"type", "sms"},
@@ -63,28 +31,6 @@ std::string routing(const flex_setup& s, json extra = json::object()) {
   for (auto& [k, v] : extra.items())
     props[k] = v;
   return json{{"properties", props}}.dump();
-}
-
-// The task's pending reservation, once it has one.
-std::string pending_reservation(api_client& api, const flex_setup& s, const std::string& task,
-                                const std::string& worker = {}) {
-  std::string sid;
-  REQUIRE(eventually(
-    [&] {
-      auto page = api.get(s.base() + "/Tasks/" + task + "/Reservations").json();
-      for (auto& r : page["reservations"])
-        if (r["reservation_status"] == "pending" && (worker.empty() || r["worker_sid"] == worker)) {
-          sid = r["sid"];
-          return true;
-        }
-      return false;
-    },
-    10s));
-  return sid;
-}
-
-void accept(api_client& api, const flex_setup& s, const std::string& task, const std::string& reservation) {
-  ok(api.post(s.base() + "/Tasks/" + task + "/Reservations/" + reservation, {{"ReservationStatus", "accepted"}}));
 }
 
 json channel_participants(api_client& api, const std::string& kd, const std::string& uo) {
@@ -128,9 +74,6 @@ bool has(const json& arr, const std::string& v) {
   return false;
 }
 
-std::string task_status(api_client& api, const flex_setup& s, const std::string& task) {
-  return ok(api.get(s.base() + "/Tasks/" + task))["assignment_status"];
-}
 
 // The agent channel participant of a worker, once it is there.
 json agent_of(api_client& api, const std::string& kd, const std::string& uo, const std::string& worker) {

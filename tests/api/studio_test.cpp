@@ -9,6 +9,7 @@
 
 #include "receiver.hpp"
 #include "checks.hpp"
+#include "flex_support.hpp"
 #include "server_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -59,32 +60,8 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-struct routing_setup {
-  std::string ws, queue, workflow, worker, available;
-  std::string base() const { return "/v1/Workspaces/" + ws; }
-};
-
-routing_setup make_routing(api_client& api) {
-  routing_setup s;
-  s.ws = ok(api.post("/v1/Workspaces", {{"FriendlyName", "flex"}}), 201)["sid"];
-  auto activities = ok(api.get(s.base() + "/Activities"));
-  for (auto& a : activities["activities"])
-    if (a["friendly_name"] == "Available")
-      s.available = a["sid"];
-  s.queue = ok(api.post(s.base() + "/TaskQueues", {{"FriendlyName", "sms"}, {"TargetWorkers", "1==1"}}), 201)["sid"];
-  s.workflow = ok(api.post(s.base() + "/Workflows",
-                           {{"FriendlyName", "inbound"},
-                            {"Configuration", R"({"task_routing":{"default_filter":{"queue":")" + s.queue + R"("}}})"}}),
-                  201)["sid"];
-  s.worker = ok(api.post(s.base() + "/Workers", {{"FriendlyName", "Alice"},
-                                                  {"Attributes", R"({"contact_uri":"client:alice"})"},
-                                                  {"ActivitySid", s.available}}),
-                201)["sid"];
-  return s;
-}
-
 // Greets, then hands over to Flex with the customer's number and first words.
-json greet_and_hand_over(const routing_setup& s, const std::string& trigger_event = "incomingConversationMessage") {
+json greet_and_hand_over(const flex_setup& s, const std::string& trigger_event = "incomingConversationMessage") {
   return json{
     {"description", "inbound to flex"},
     {"initial_state", "Trigger"},
@@ -114,7 +91,7 @@ json executions(api_client& api, const std::string& fw) {
 }
 
 // The one task of the workspace, once there is one.
-json only_task(api_client& api, const routing_setup& s) {
+json only_task(api_client& api, const flex_setup& s) {
   json task;
   REQUIRE(eventually(
     [&] {
@@ -126,20 +103,6 @@ json only_task(api_client& api, const routing_setup& s) {
     },
     10s));
   return task;
-}
-
-std::string pending_reservation(api_client& api, const routing_setup& s, const std::string& task) {
-  std::string sid;
-  REQUIRE(eventually(
-    [&] {
-      auto page = ok(api.get(s.base() + "/Tasks/" + task + "/Reservations"));
-      for (auto& r : page["reservations"])
-        if (r["reservation_status"] == "pending")
-          sid = r["sid"];
-      return !sid.empty();
-    },
-    10s));
-  return sid;
 }
 
 std::vector<std::string> identities(api_client& api, const std::string& ch) {
@@ -163,7 +126,7 @@ std::vector<std::string> message_bodies(api_client& api, const std::string& ch) 
 TEST_CASE("studio: flows are saved, revised, validated and deleted", "[api][studio]") {
   server_process srv;
   api_client api(srv.port(), srv.account_sid(), srv.auth_token());
-  auto s = make_routing(api);
+  auto s = make_flex(api, false);
   auto def = greet_and_hand_over(s);
   auto created = ok(api.post(flows_path, {{"FriendlyName", "greeter"}, {"Status", "draft"}, {"Definition", def.dump()},
                                           {"CommitMessage", "first"}}),
@@ -211,7 +174,7 @@ TEST_CASE("seed flow 2: an inbound SMS on a studio address reaches an agent thro
   carrier c;
   server_process srv{server_args(c)};
   api_client api(srv.port(), account, token);
-  auto s = make_routing(api);
+  auto s = make_flex(api, false);
   auto fw = create_flow(api, greet_and_hand_over(s));
   ok(api.post("/v1/Configuration/Addresses", {{"Type", "sms"},
                                               {"Address", our_number},
@@ -253,7 +216,7 @@ TEST_CASE("seed flow 2: an inbound SMS on a studio address reaches an agent thro
   // Alice accepts and joins; agent and customer exchange messages, the
   // customer with an attachment.
   ok(api.post(s.base() + "/Tasks/" + task["sid"].get<std::string>() + "/Reservations/" +
-                pending_reservation(api, s, task["sid"]),
+                pending_reservation(api, s, task["sid"].get<std::string>()),
               {{"ReservationStatus", "accepted"}}));
   REQUIRE(eventually([&] { return contains(identities(api, ch), "alice"); }, 10s));
   ok(api.post("/v1/Conversations/" + ch + "/Messages", {{"Author", "alice"}, {"Body", "Hello, Alice here"}}), 201);
@@ -292,7 +255,7 @@ TEST_CASE("seed flow 5: a system-initiated reminder; the reply enters the flow a
   carrier c;
   server_process srv{server_args(c)};
   api_client api(srv.port(), account, token);
-  auto s = make_routing(api);
+  auto s = make_flex(api, false);
   auto fw = create_flow(api, greet_and_hand_over(s));
   // The application: a conversation with the customer, the flow's webhook
   // and an automated reminder.
@@ -310,7 +273,7 @@ TEST_CASE("seed flow 5: a system-initiated reminder; the reply enters the flow a
   auto task = only_task(api, s);
   CHECK(json::parse(task["attributes"].get<std::string>())["conversationSid"] == ch);
   ok(api.post(s.base() + "/Tasks/" + task["sid"].get<std::string>() + "/Reservations/" +
-                pending_reservation(api, s, task["sid"]),
+                pending_reservation(api, s, task["sid"].get<std::string>()),
               {{"ReservationStatus", "accepted"}}));
   REQUIRE(eventually([&] { return contains(identities(api, ch), "alice"); }, 10s));
   auto bodies = message_bodies(api, ch);
@@ -323,7 +286,7 @@ TEST_CASE("studio: a REST execution asks, waits for the reply, and branches on i
   carrier c;
   server_process srv{server_args(c)};
   api_client api(srv.port(), account, token);
-  auto s = make_routing(api);
+  auto s = make_flex(api, false);
   receiver hook([](const received&) { return std::pair<unsigned, std::string>{200, R"({"tier":"gold"})"}; });
   json def{
     {"initial_state", "Trigger"},
