@@ -212,6 +212,70 @@ void compare(const model::api_key& want, const model::api_key& got) {
   SAME(sid); SAME(account_sid); SAME(friendly_name); SAME(secret); SAME(created); SAME(updated);
 }
 
+void compare(const model::flex::interaction& want, const model::flex::interaction& got) {
+  model::flex::interaction dflt;
+  SAME(sid); SAME(account_sid); SAME(channel_sid); SAME(channel); SAME(routing); SAME(interaction_context_sid);
+  SAME(webhook_ttid); SAME(created); SAME(updated);
+}
+
+void compare(const model::flex::channel_participant& want, const model::flex::channel_participant& got) {
+  model::flex::channel_participant dflt;
+  SAME(sid); SAME(type); SAME(status); SAME(conversation_participant_sid); SAME(identity); SAME(address);
+  SAME(proxy_address); SAME(workspace_sid); SAME(worker_sid); SAME(task_sid); SAME(reservation_sid); SAME(created);
+  SAME(updated);
+}
+
+void compare(const model::flex::channel_task& want, const model::flex::channel_task& got) {
+  model::flex::channel_task dflt;
+  SAME(task_sid); SAME(workspace_sid); SAME(invite_sid); SAME(worker_sid); SAME(reservation_sid); SAME(status);
+  SAME(auto_accept);
+}
+
+void compare(const model::flex::channel_invite& want, const model::flex::channel_invite& got) {
+  model::flex::channel_invite dflt;
+  SAME(sid); SAME(task_sid); SAME(routing); SAME(created);
+}
+
+void compare(const model::flex::interaction_channel& want, const model::flex::interaction_channel& got) {
+  model::flex::interaction_channel dflt;
+  SAME(sid); SAME(account_sid); SAME(interaction_sid); SAME(type); SAME(status); SAME(error_code); SAME(error_message);
+  SAME(conversation_sid); SAME(initiated_by); SAME(created); SAME(updated);
+  REQUIRE(got.participants.size() == want.participants.size());
+  REQUIRE(got.tasks.size() == want.tasks.size());
+  REQUIRE(got.invites.size() == want.invites.size());
+  for (std::size_t i = 0; i < want.participants.size(); ++i)
+    compare(want.participants[i], got.participants[i]);
+  for (std::size_t i = 0; i < want.tasks.size(); ++i)
+    compare(want.tasks[i], got.tasks[i]);
+  for (std::size_t i = 0; i < want.invites.size(); ++i)
+    compare(want.invites[i], got.invites[i]);
+}
+
+template <class F>
+void compare_flow(const F& want, const F& got) {
+  F dflt;
+  SAME(sid); SAME(account_sid); SAME(friendly_name); SAME(status); SAME(definition); SAME(revision);
+  SAME(commit_message); SAME(author_sid); SAME(created); SAME(updated);
+}
+void compare(const model::studio::flow& want, const model::studio::flow& got) { compare_flow(want, got); }
+void compare(const model::studio::flow_revision& want, const model::studio::flow_revision& got) {
+  compare_flow(want, got);
+}
+
+void compare(const model::studio::execution& want, const model::studio::execution& got) {
+  model::studio::execution dflt;
+  SAME(sid); SAME(account_sid); SAME(flow_sid); SAME(flow_revision); SAME(contact_channel_address);
+  SAME(flow_channel_address); SAME(initiated_by); SAME(status); SAME(context); SAME(current); SAME(waits);
+  SAME(deadline); SAME(conversation_sid); SAME(chat_service_sid); SAME(webhook_sid); SAME(channel_type);
+  SAME(created); SAME(updated);
+}
+
+void compare(const model::studio::step& want, const model::studio::step& got) {
+  model::studio::step dflt;
+  SAME(sid); SAME(account_sid); SAME(flow_sid); SAME(execution_sid); SAME(name); SAME(type);
+  SAME(transitioned_from); SAME(transitioned_to); SAME(context); SAME(created); SAME(updated);
+}
+
 #undef SAME
 
 // One sample of every kind, in the variant's order.
@@ -221,7 +285,9 @@ std::vector<store::entity> samples() {
           test::sample_task(),         test::sample_reservation(), test::sample_cv_service(),
           test::sample_cv_config(),    test::sample_conversation(), test::sample_participant(),
           test::sample_message(),      test::sample_cv_webhook(),  test::sample_cv_address(),
-          test::sample_cv_media(),     test::sample_api_key()};
+          test::sample_cv_media(),     test::sample_api_key(),    test::sample_interaction(),
+          test::sample_interaction_channel(), test::sample_studio_flow(), test::sample_studio_revision(),
+          test::sample_studio_execution(), test::sample_studio_step()};
 }
 
 // decode() that fails the test if it throws.
@@ -272,7 +338,8 @@ TEST_CASE("every entity kind has a name and the names map back to the variant", 
   const std::vector<std::string> names{"workspace", "activity",   "task_channel", "task_queue", "worker",
                                        "workflow",  "task",       "reservation",  "cv_service", "cv_config",
                                        "conversation", "participant", "message",  "cv_webhook",
-                                       "cv_address", "media", "api_key"};
+                                       "cv_address", "media", "api_key", "interaction", "interaction_channel",
+                                       "studio_flow", "studio_revision", "studio_execution", "studio_step"};
   REQUIRE(names.size() == all.size());
   for (std::size_t i = 0; i < names.size(); ++i)
     CHECK(store::kind_name(i) == names[i]);

@@ -8,7 +8,9 @@
 
 #include "model/conversations.hpp"
 #include "model/access_token.hpp"
+#include "model/interactions.hpp"
 #include "model/media.hpp"
+#include "model/studio.hpp"
 #include "model/taskrouter.hpp"
 
 namespace sb::test {
@@ -367,6 +369,136 @@ inline model::api_key sample_api_key(const std::string& sid = "SK000000000000000
   x.secret = "s3cr3t with \"quotes\" and \\ slashes";
   x.created = at(base_us + 37);
   x.updated = at(base_us + 38);
+  return x;
+}
+
+inline model::flex::interaction sample_interaction(const std::string& sid = "KD00000000000000000000000000000001") {
+  model::flex::interaction x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.channel_sid = "UO00000000000000000000000000000001";
+  x.channel = R"({"type":"sms","sid":"UO00000000000000000000000000000001"})";
+  x.routing = R"({"reservation":null,"properties":{"sid":"WT00000000000000000000000000000001"}})";
+  x.interaction_context_sid = "HR00000000000000000000000000000001";
+  x.webhook_ttid = "flex_interactionwebhook_0000";
+  x.created = at(base_us + 39);
+  x.updated = at(base_us + 40);
+  return x;
+}
+
+inline model::flex::interaction_channel sample_interaction_channel(
+  const std::string& sid = "UO00000000000000000000000000000001") {
+  model::flex::interaction_channel x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.interaction_sid = "KD00000000000000000000000000000001";
+  x.type = "whatsapp";
+  x.status = model::flex::channel_status::inactive;
+  x.error_code = 30003;
+  x.error_message = "unreachable «handset»";
+  x.conversation_sid = "CH00000000000000000000000000000001";
+  x.initiated_by = "agent";
+  model::flex::channel_participant p;
+  p.sid = "UT00000000000000000000000000000001";
+  p.type = model::flex::participant_type::agent;
+  p.status = model::flex::participant_status::wrapup;
+  p.conversation_participant_sid = "MB00000000000000000000000000000001";
+  p.identity = "alice";
+  p.address = "whatsapp:+15550001111";
+  p.proxy_address = "whatsapp:+15559990000";
+  p.workspace_sid = "WS00000000000000000000000000000001";
+  p.worker_sid = "WK00000000000000000000000000000001";
+  p.task_sid = "WT00000000000000000000000000000001";
+  p.reservation_sid = "WR00000000000000000000000000000001";
+  p.created = at(base_us + 41);
+  p.updated = at(base_us + 42);
+  x.participants = {p};
+  model::flex::channel_task t;
+  t.task_sid = "WT00000000000000000000000000000001";
+  t.workspace_sid = "WS00000000000000000000000000000001";
+  t.invite_sid = "KG00000000000000000000000000000001";
+  t.worker_sid = "WK00000000000000000000000000000001";
+  t.reservation_sid = "WR00000000000000000000000000000001";
+  t.status = "wrapping";
+  t.auto_accept = true;
+  x.tasks = {t};
+  model::flex::channel_invite i;
+  i.sid = "KG00000000000000000000000000000001";
+  i.task_sid = "WT00000000000000000000000000000002";
+  i.routing = R"({"properties":{"sid":"WT00000000000000000000000000000002"}})";
+  i.created = at(base_us + 43);
+  x.invites = {i};
+  x.created = at(base_us + 44);
+  x.updated = at(base_us + 45);
+  return x;
+}
+
+inline model::studio::flow sample_studio_flow(const std::string& sid = "FW00000000000000000000000000000001") {
+  model::studio::flow x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.friendly_name = "greeter «1»";
+  x.status = "published";
+  x.definition = R"({"states":[{"name":"Trigger","type":"trigger","transitions":[]}]})";
+  x.revision = 7;
+  x.commit_message = "go \"live\"";
+  x.author_sid = "US00000000000000000000000000000001";
+  x.created = at(base_us + 46);
+  x.updated = at(base_us + 47);
+  return x;
+}
+
+inline model::studio::flow_revision sample_studio_revision(const std::string& sid = "FW00000000000000000000000000000001") {
+  model::studio::flow_revision x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.friendly_name = "greeter";
+  x.status = "draft";
+  x.definition = R"({"states":[]})";
+  x.revision = 3;
+  x.commit_message = "third";
+  x.author_sid = "US00000000000000000000000000000002";
+  x.created = at(base_us + 48);
+  x.updated = at(base_us + 49);
+  return x;
+}
+
+inline model::studio::execution sample_studio_execution(const std::string& sid = "FN00000000000000000000000000000001") {
+  model::studio::execution x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.flow_sid = "FW00000000000000000000000000000001";
+  x.flow_revision = 4;
+  x.contact_channel_address = "+15557770000";
+  x.flow_channel_address = "+15550001111";
+  x.initiated_by = "MB00000000000000000000000000000001";
+  x.status = "ended";
+  x.context = R"({"flow":{"data":{"name":"Ann"}}})";
+  x.current = "ask";
+  x.waits = model::studio::waiting::reply;
+  x.deadline = at(base_us + 50);
+  x.conversation_sid = "CH00000000000000000000000000000001";
+  x.chat_service_sid = "IS00000000000000000000000000000001";
+  x.webhook_sid = "WH00000000000000000000000000000001";
+  x.channel_type = "whatsapp";
+  x.created = at(base_us + 51);
+  x.updated = at(base_us + 52);
+  return x;
+}
+
+inline model::studio::step sample_studio_step(const std::string& sid = "FT00000000000000000000000000000001") {
+  model::studio::step x;
+  x.sid = sid;
+  x.account_sid = "ACffffffffffffffffffffffffffffffff";
+  x.flow_sid = "FW00000000000000000000000000000001";
+  x.execution_sid = "FN00000000000000000000000000000001";
+  x.name = "incomingMessage";
+  x.type = "send-and-wait-for-reply";
+  x.transitioned_from = "ask";
+  x.transitioned_to = "split";
+  x.context = R"({"inbound":{"Body":"yes"}})";
+  x.created = at(base_us + 53);
+  x.updated = at(base_us + 54);
   return x;
 }
 
