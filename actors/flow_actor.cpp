@@ -56,6 +56,9 @@ void add_steps(self_ptr self, flow_state::run& r, std::vector<model::step_record
 
 void end_run(self_ptr self, flow_state::run& r) {
   auto& st = self->state;
+  if (r.record.status == "active")
+    if (auto* c = st.options.metrics.executions_ended)
+      c->Increment();
   r.record.status = "ended";
   r.record.waits = studio::waiting::nothing;
   r.record.deadline.reset();
@@ -204,7 +207,14 @@ void send_to_flex(self_ptr self, const std::string& fn, std::uint64_t seq, model
   auto& st = self->state;
   auto& r = st.runs.at(fn);
   auto workflow = e.args.value("workflow", "");
-  auto fail = [=](const std::string& why) { outcome(self, fn, seq, "failedToEnqueue", json{{"error", why}}); };
+  auto count = [self](const char* outcome) {
+    if (auto* f = self->state.options.metrics.handovers)
+      f->Add({{"outcome", outcome}}).Increment();
+  };
+  auto fail = [=](const std::string& why) {
+    count("failed");
+    outcome(self, fn, seq, "failedToEnqueue", json{{"error", why}});
+  };
   if (r.record.conversation_sid.empty())
     return fail("send-to-flex needs a conversation: this execution has none");
   if (!model::is_sid(workflow, "WW"))
@@ -259,6 +269,7 @@ void send_to_flex(self_ptr self, const std::string& fn, std::uint64_t seq, model
                 self->request(self->state.options.conversations, caf::infinite, std::move(d))
                   .then([](cv_reply&) {}, [](caf::error&) {});
               }
+              count("completed");
               outcome(self, fn, seq, "callComplete", std::move(out));
             },
             [=](caf::error&) { fail("the interactions service did not answer"); });
@@ -347,6 +358,8 @@ flow_state::run& new_run(self_ptr self, const std::string& contact, const std::s
 
 // Starts r with the trigger; its first effect is performed.
 void start_run(self_ptr self, flow_state::run& r, const std::string& event, json trigger) {
+  if (auto* f = self->state.options.metrics.executions)
+    f->Add({{"trigger", event == "incomingRequest" ? "rest" : "conversation"}}).Increment();
   std::vector<model::step_record> steps;
   auto e = model::start(*r.definition, r.x, event, std::move(trigger), system_clock::now(), steps);
   add_steps(self, r, steps);

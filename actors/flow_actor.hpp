@@ -28,6 +28,7 @@
 #include "actors/durable.hpp"
 #include "actors/studio_messages.hpp"
 #include "actors/webhook_actor.hpp"
+#include "metrics/metrics.hpp"
 #include "model/studio_engine.hpp"
 
 namespace sb::actors {
@@ -41,6 +42,7 @@ struct studio_options {
   // Ended executions are kept this long (and at most max_ended per flow).
   std::chrono::seconds retention{24 * 3600};
   std::size_t max_ended = 10000;
+  metrics::flex_metrics metrics; // families may be null: nothing is counted
 };
 
 struct flow_state {

@@ -74,6 +74,8 @@ void index_channel(self_ptr self, const flex::interaction_channel& ch) {
 // fresh: a new channel, which writes itself to the store first.
 caf::actor spawn_channel(self_ptr self, const flex::interaction_channel& ch, bool fresh) {
   auto& st = self->state;
+  if (auto* g = st.options.metrics.channel_actors)
+    g->Increment();
   return self->spawn<caf::linked>(interaction_channel_actor, ch, fresh, caf::actor_cast<caf::actor>(self),
                                   st.directory, st.options.conversations, st.options.store);
 }
@@ -255,6 +257,8 @@ void finish_create(self_ptr self, job_ptr job, const model::task& task) {
         if (auto e = error_of(r))
           return job->rp.deliver(ix_fail(*e));
         st.durable.put(ix.account_sid, ix.sid, store::entity{ix});
+        if (auto* f = st.options.metrics.interactions)
+          f->Add({{"initiated_by", job->channel.initiated_by}}).Increment();
         st.durable.answer(self, job->rp, ix_one(ix, true), true);
         st.durable.settle(self);
       },
@@ -649,6 +653,8 @@ caf::behavior interactions_actor(interactions_actor_type* self, interactions_opt
       if (it == st.interactions.end())
         return;
       it->second.actor = caf::actor{};
+      if (auto* g = st.options.metrics.channel_actors)
+        g->Decrement();
       for (auto& t : it->second.channel.tasks)
         st.by_task.erase(t.task_sid);
     },

@@ -17,6 +17,7 @@
 
 #include "actors/durable.hpp"
 #include "actors/ix_messages.hpp"
+#include "metrics/metrics.hpp"
 
 namespace sb::actors {
 
@@ -26,6 +27,7 @@ struct interactions_options {
   caf::actor keys;          // API keys: the web chat token's signing key
   caf::actor store;         // may be invalid: nothing is written
   std::chrono::seconds token_ttl{3600};
+  metrics::flex_metrics metrics; // families may be null: nothing is counted
 };
 
 struct interactions_state {

@@ -546,6 +546,7 @@ int main(int argc, char** argv) {
   iopts.addresses = addresses;
   iopts.keys = keys;
   iopts.store = store;
+  iopts.metrics = metrics.flex();
   auto interactions = sys.spawn(sb::actors::interactions_actor, iopts, std::move(recovered.interactions),
                                 std::move(recovered.interaction_channels));
   recovered.interactions.clear();
@@ -575,6 +576,7 @@ int main(int argc, char** argv) {
   sopts.directory = directory;
   sopts.store = store;
   sopts.http = http_post;
+  sopts.metrics = metrics.flex();
   sb::actors::studio_image studio_img{std::move(recovered.studio_flows), std::move(recovered.studio_revisions),
                                       std::move(recovered.studio_executions), std::move(recovered.studio_steps)};
   auto studio = sys.spawn(sb::actors::studio_actor, sopts, std::move(studio_img));

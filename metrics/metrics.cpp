@@ -83,6 +83,28 @@ registry::registry() : registry_(std::make_shared<prometheus::Registry>()) {
                                   .Help("Passive conversations started again from the store")
                                   .Register(*registry_)
                                   .Add({});
+  flex_.interactions = &BuildCounter()
+                          .Name("switchboard_interactions_created_total")
+                          .Help("Flex interactions created, by initiated_by (customer, api, agent)")
+                          .Register(*registry_);
+  flex_.channel_actors = &BuildGauge()
+                            .Name("switchboard_interaction_channel_actors")
+                            .Help("Interaction channels with a running actor (open, or closed with a task still live)")
+                            .Register(*registry_)
+                            .Add({});
+  flex_.executions = &BuildCounter()
+                        .Name("switchboard_studio_executions_started_total")
+                        .Help("Studio executions started, by trigger (conversation, rest)")
+                        .Register(*registry_);
+  flex_.executions_ended = &BuildCounter()
+                              .Name("switchboard_studio_executions_ended_total")
+                              .Help("Studio executions ended")
+                              .Register(*registry_)
+                              .Add({});
+  flex_.handovers = &BuildCounter()
+                       .Name("switchboard_studio_handovers_total")
+                       .Help("Studio send-to-flex hand-overs, by outcome (completed, failed)")
+                       .Register(*registry_);
 }
 
 std::string registry::serialize() const {

@@ -46,6 +46,15 @@ struct conversation_metrics {
   prometheus::Counter* activations = nullptr;    // actors started again from the store
 };
 
+// Flex and Studio figures.
+struct flex_metrics {
+  prometheus::Family<prometheus::Counter>* interactions = nullptr; // initiated_by: interactions created
+  prometheus::Gauge* channel_actors = nullptr;                     // interaction channels with a running actor
+  prometheus::Family<prometheus::Counter>* executions = nullptr;   // trigger: Studio executions started
+  prometheus::Counter* executions_ended = nullptr;                 // Studio executions ended
+  prometheus::Family<prometheus::Counter>* handovers = nullptr;    // outcome: send-to-flex completed or failed
+};
+
 class registry {
  public:
   registry();
@@ -53,6 +62,7 @@ class registry {
   http_families http() const { return http_; }
   store_metrics store() const { return store_; }
   conversation_metrics conversations() const { return conversations_; }
+  flex_metrics flex() const { return flex_; }
   // The whole registry in Prometheus text exposition format.
   std::string serialize() const;
 
@@ -62,6 +72,7 @@ class registry {
   http_families http_;
   store_metrics store_;
   conversation_metrics conversations_;
+  flex_metrics flex_;
 };
 
 // Bucket bounds, in seconds, for latency histograms (100 us to 60 s).

@@ -248,6 +248,15 @@ TEST_CASE("seed flow 2: an inbound SMS on a studio address reaches an agent thro
   CHECK(ok(api.get(s.base() + "/Tasks/" + task["sid"].get<std::string>()))["assignment_status"] == "completed");
   ok(api.post("/v1/Interactions/" + kd + "/Channels/" + uo, {{"Status", "closed"}}));
   CHECK(ok(api.get("/v1/Conversations/" + ch))["state"] == "closed");
+
+  // Operators see it: one execution from a conversation, one hand-over, one
+  // customer-initiated interaction, and no channel actor left once closed.
+  auto metric = [&](const std::string& line) { return api.get("/metrics").body.find(line) != std::string::npos; };
+  CHECK(metric("switchboard_studio_executions_started_total{trigger=\"conversation\"} 1\n"));
+  CHECK(metric("switchboard_studio_executions_ended_total 1\n"));
+  CHECK(metric("switchboard_studio_handovers_total{outcome=\"completed\"} 1\n"));
+  CHECK(metric("switchboard_interactions_created_total{initiated_by=\"customer\"} 1\n"));
+  CHECK(eventually([&] { return metric("switchboard_interaction_channel_actors 0\n"); }));
 }
 
 TEST_CASE("seed flow 5: a system-initiated reminder; the reply enters the flow and the agent sees both",
