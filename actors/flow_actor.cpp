@@ -311,10 +311,7 @@ void perform(self_ptr self, const std::string& fn, model::effect e) {
     case k::ended:
       end_run(self, r);
       break;
-    case k::send_message:
-      r.record.waits = studio::waiting::send_message;
-      break;
-    case k::wait_for_reply:
+    case k::send_message: case k::wait_for_reply: // the reply is waited for once the send is done
       r.record.waits = studio::waiting::send_message;
       break;
     case k::send_to_flex:

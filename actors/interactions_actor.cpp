@@ -268,10 +268,8 @@ void finish_create(self_ptr self, job_ptr job, const model::task& task) {
 void create_task(self_ptr self, job_ptr job) {
   flex_task_context ctx{job->call.account_sid, job->uo, job->kd, job->conversation,
                         job->channel.type, job->channel.initiated_by, {}, {}};
-  for (auto& p : job->parties) {
-    ctx.customer = p.address.empty() ? p.identity : p.address;
-    break;
-  }
+  if (!job->parties.empty())
+    ctx.customer = job->parties.front().address.empty() ? job->parties.front().identity : job->parties.front().address;
   auto call = flex_task_call(ctx, job->routing);
   if (!call)
     return abandon(self, job, call.err());
